@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+console.error('axp-conformance: not built yet (see issue 5)');
+process.exit(2);
