@@ -31,6 +31,6 @@ export function signPush(secrets: readonly string[], webhookId: string, timestam
     'webhook-id': webhookId,
     'webhook-timestamp': String(timestamp),
     'webhook-signature': secrets.map((s) => standardWebhookSignature(s, webhookId, timestamp, body)).join(' '),
-    'x-axme-signature': secrets.map((s) => axmeSignature(s, body)).join(','),
+    'x-axme-signature': secrets.map((s) => axmeSignature(s, body)).join(' '),
   };
 }
