@@ -1,0 +1,156 @@
+// What a conformance case is, and everything a case may use while it runs. The runner
+// (runner.ts) builds the CaseContext; cases (cases/*.ts) only see this file's types.
+import type { SchemaName } from '../schemas/index.js';
+
+export type Level = 'MUST' | 'SHOULD' | 'MAY';
+export type Binding = 'stream' | 'poll' | 'http' | 'inbox' | 'internal';
+export type CaseOutcome = 'passed' | 'failed' | 'not_applicable' | 'skipped' | 'errored';
+
+/** A role names an agent the case needs; the pool registers it (or takes it from --agents). */
+export interface AgentNeed {
+  role: string;
+  /** Delivery policy to register with (binding and short timings); url is filled in for http when a receiver is given. */
+  delivery: { binding: Binding; [setting: string]: unknown };
+}
+
+export interface ConformanceCase {
+  /** Stable `<GROUP>-<NNN>`, e.g. `IDEM-003`. */
+  id: string;
+  group: string;
+  title: string;
+  level: Level;
+  /** Requirement IDs from spec/requirements.json this case proves. */
+  requirements: string[];
+  /** Capabilities the target must advertise (else not applicable), e.g. `binding.http`, `ext.test-clock`. */
+  needsCapabilities?: string[];
+  /** The case registers agents or uses admin routes. */
+  needsAdmin?: boolean;
+  run(ctx: CaseContext): Promise<void>;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  path: string;
+  /** API key to send as x-api-key (undefined: none). */
+  key?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  /** JSON body (serialized) or a raw string / Buffer sent as is. */
+  json?: unknown;
+  raw?: string | Buffer;
+  /** When set, a 2xx body must validate against this schema, and an error body against `problem`. */
+  expectSchema?: SchemaName;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  /** Parsed JSON body, or undefined when the body is not JSON. */
+  body: any;
+  durationMs: number;
+}
+
+export interface SseFrameSeen {
+  id?: string;
+  event?: string;
+  data: string;
+  /** data parsed as JSON when it is JSON. */
+  json?: any;
+  atMs: number;
+}
+
+export interface SseResult {
+  status: number;
+  headers: Record<string, string>;
+  frames: SseFrameSeen[];
+  comments: string[];
+  /** The response ended (server closed it) rather than being cut by the kit. */
+  ended: boolean;
+  /** The response text ended in the middle of a frame. */
+  cutMidFrame: boolean;
+}
+
+export interface SseOpen {
+  key?: string;
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string>;
+  /** Validate each frame's data against this schema (stream.timeout frames against stream-timeout). */
+  frameSchema?: SchemaName;
+  /** Stop reading (cut the connection) once this returns true for a frame. */
+  until?: (frame: SseFrameSeen, all: SseFrameSeen[]) => boolean;
+  /** Upper bound for the whole read in ms (scaled); the case fails if the server does not end by then. */
+  timeoutMs?: number;
+}
+
+export interface RegisteredAgent {
+  role: string;
+  address: string;
+  /** Address without `agent://`, as it appears in URL paths. */
+  path: string;
+  key: string;
+  secret?: string;
+  delivery: Record<string, unknown>;
+}
+
+export interface ReceiverHit {
+  atMs: number;
+  headers: Record<string, string>;
+  body: string;
+  json?: any;
+  /** What the script answered. */
+  answered: { status: number; headers?: Record<string, string>; hung?: boolean };
+}
+
+/** A scripted answer for one hit; the last one repeats. */
+export type ReceiverStep =
+  | { status: number; headers?: Record<string, string>; body?: string }
+  | { hang: true }
+  | { reset: true };
+
+export interface Receiver {
+  url: string;
+  hits: ReceiverHit[];
+  /** Resolves when at least n hits arrived; fails the case after the (scaled) bound. */
+  waitForHits(n: number, timeoutMs: number): Promise<ReceiverHit[]>;
+  close(): Promise<void>;
+}
+
+export interface CaseContext {
+  runId: string;
+  seed: number;
+  /** Multiply every wait bound by this (--timeout-scale). */
+  timeoutScale: number;
+  baseUrl: string;
+  capabilities: any;
+  adminKey?: string;
+  request(req: HttpRequest): Promise<HttpResponse>;
+  sse(path: string, options?: SseOpen): Promise<SseResult>;
+  /** An agent for this case, registered fresh (unique address per run) or taken from --agents. */
+  agent(need: AgentNeed, receiver?: Receiver): Promise<RegisteredAgent>;
+  /** A kit-hosted http receiver on --receiver-host answering with the scripted steps. */
+  receiver(script: ReceiverStep[]): Promise<Receiver>;
+  /** Polls `probe` until it returns a value (not undefined) or the scaled bound passes; then fails with `what`. */
+  eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
+  /** Advances the target's test clock when advertised; returns false when it is not. */
+  advanceClock(ms: number): Promise<boolean>;
+  /** A run-unique suffix for addresses and keys. */
+  unique(label: string): string;
+  note(text: string): void;
+}
+
+/** Thrown by a case to fail with evidence. */
+export class CaseFailure extends Error {
+  constructor(message: string, readonly expected?: unknown, readonly actual?: unknown) {
+    super(message);
+    this.name = 'CaseFailure';
+  }
+}
+
+/** Thrown by a case that finds the target cannot run it (with the reason). */
+export class NotApplicable extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'NotApplicable';
+  }
+}
