@@ -25,6 +25,8 @@ export interface ConformanceCase {
   needsCapabilities?: string[];
   /** The case registers agents or uses admin routes. */
   needsAdmin?: boolean;
+  /** Bound for the whole case in ms before --timeout-scale (default 30000); past it the case fails. */
+  timeoutMs?: number;
   run(ctx: CaseContext): Promise<void>;
 }
 
@@ -40,6 +42,14 @@ export interface HttpRequest {
   raw?: string | Buffer;
   /** When set, a 2xx body must validate against this schema, and an error body against `problem`. */
   expectSchema?: SchemaName;
+  /**
+   * Schema checks run on every answer: 2xx against expectSchema (or the route's response schema
+   * from schemas/routes.ts when not given), errors against `problem` with an
+   * application/problem+json content type. false turns them off for a deliberate off-spec probe.
+   */
+  validate?: boolean;
+  /** Bound for this request in ms before scaling (default 10000, plus wait_seconds when the query has it). */
+  timeoutMs?: number;
 }
 
 export interface HttpResponse {
@@ -69,6 +79,8 @@ export interface SseResult {
   ended: boolean;
   /** The response text ended in the middle of a frame. */
   cutMidFrame: boolean;
+  /** The parsed body of a non-2xx answer (a problem document), when it was JSON. */
+  body?: any;
 }
 
 export interface SseOpen {
@@ -95,24 +107,33 @@ export interface RegisteredAgent {
 
 export interface ReceiverHit {
   atMs: number;
+  method: string;
+  /** Request path and query as received. */
+  path: string;
   headers: Record<string, string>;
   body: string;
   json?: any;
   /** What the script answered. */
-  answered: { status: number; headers?: Record<string, string>; hung?: boolean };
+  answered: { status: number; headers?: Record<string, string>; hung?: boolean; reset?: boolean };
 }
 
-/** A scripted answer for one hit; the last one repeats. */
+/**
+ * A scripted answer; `times` (default 1) answers that many hits before the next step; the last
+ * step repeats for ever. hang: never answer (the server's timeout_ms must fire); reset: destroy
+ * the connection without an answer.
+ */
 export type ReceiverStep =
-  | { status: number; headers?: Record<string, string>; body?: string }
-  | { hang: true }
-  | { reset: true };
+  | { status: number; headers?: Record<string, string>; body?: string; times?: number }
+  | { hang: true; times?: number }
+  | { reset: true; times?: number };
 
 export interface Receiver {
   url: string;
   hits: ReceiverHit[];
   /** Resolves when at least n hits arrived; fails the case after the (scaled) bound. */
   waitForHits(n: number, timeoutMs: number): Promise<ReceiverHit[]>;
+  /** Replaces the script; the step counter starts again. */
+  setScript(script: ReceiverStep[]): void;
   close(): Promise<void>;
 }
 
@@ -124,6 +145,8 @@ export interface CaseContext {
   baseUrl: string;
   capabilities: any;
   adminKey?: string;
+  /** Aborted when the case ends or passes its bound; every request and SSE read of ctx honours it. */
+  signal: AbortSignal;
   request(req: HttpRequest): Promise<HttpResponse>;
   sse(path: string, options?: SseOpen): Promise<SseResult>;
   /** An agent for this case, registered fresh (unique address per run) or taken from --agents. */
@@ -132,6 +155,16 @@ export interface CaseContext {
   receiver(script: ReceiverStep[]): Promise<Receiver>;
   /** Polls `probe` until it returns a value (not undefined) or the scaled bound passes; then fails with `what`. */
   eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
+  /**
+   * Waits on the server's own long poll (`GET /v1/intents/{id}?wait_seconds`) until the intent is
+   * terminal; returns the last answer's body ({ok, intent_id, status, intent, ...}). Fails after the bound.
+   */
+  waitForTerminal(intentId: string, key: string | undefined, timeoutMs?: number): Promise<any>;
+  /**
+   * Observes `GET /v1/intents/{id}/events/stream` (reconnecting with since = the last seq) until an
+   * event matches; returns that event. Fails after the bound.
+   */
+  waitForEvent(intentId: string, key: string | undefined, match: (event: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Advances the target's test clock when advertised; returns false when it is not. */
   advanceClock(ms: number): Promise<boolean>;
   /** A run-unique suffix for addresses and keys. */

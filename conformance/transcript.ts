@@ -1,0 +1,92 @@
+// One case's evidence: every request, response, SSE frame and receiver hit, in order, stamped
+// with milliseconds since the case started. Reporters print it; the curl reproduction reads it.
+
+export type TranscriptKind =
+  | 'request'
+  | 'response'
+  | 'sse-frame'
+  | 'sse-comment'
+  | 'sse-end'
+  | 'receiver-hit'
+  | 'note'
+  | 'error';
+
+export interface TranscriptEntry {
+  atMs: number;
+  kind: TranscriptKind;
+  /** One line a person can scan, e.g. `POST /v1/intents → 200 (12 ms)`. */
+  summary: string;
+  method?: string;
+  url?: string;
+  status?: number;
+  headers?: Record<string, string>;
+  /** Body text, cut to MAX_BODY_CHARS (the cut is marked); bodyBytes keeps the real size. */
+  body?: string;
+  bodyBytes?: number;
+}
+
+const MAX_BODY_CHARS = 4096;
+
+/** Secrets that must not reach a report; replaced by a placeholder the reader can fill in. */
+export interface Redaction {
+  secret: string;
+  placeholder: string;
+}
+
+export class Transcript {
+  readonly entries: TranscriptEntry[] = [];
+  private readonly started = performance.now();
+
+  constructor(private readonly redactions: Redaction[] = []) {}
+
+  elapsedMs(): number {
+    return Math.round(performance.now() - this.started);
+  }
+
+  add(entry: Omit<TranscriptEntry, 'atMs'>): TranscriptEntry {
+    const recorded: TranscriptEntry = { atMs: this.elapsedMs(), ...entry };
+    if (recorded.headers) recorded.headers = this.redactHeaders(recorded.headers);
+    if (recorded.body !== undefined) {
+      recorded.bodyBytes ??= Buffer.byteLength(recorded.body);
+      recorded.body = this.redact(cut(recorded.body));
+    }
+    recorded.summary = this.redact(recorded.summary);
+    if (recorded.url) recorded.url = this.redact(recorded.url);
+    this.entries.push(recorded);
+    return recorded;
+  }
+
+  note(text: string): void {
+    this.add({ kind: 'note', summary: text });
+  }
+
+  private redact(text: string): string {
+    let out = text;
+    for (const r of this.redactions) if (r.secret) out = out.split(r.secret).join(r.placeholder);
+    return out;
+  }
+
+  private redactHeaders(headers: Record<string, string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) out[name] = this.redact(value);
+    return out;
+  }
+}
+
+function cut(text: string): string {
+  if (text.length <= MAX_BODY_CHARS) return text;
+  return `${text.slice(0, MAX_BODY_CHARS)}… [${text.length - MAX_BODY_CHARS} more characters cut]`;
+}
+
+/** The tail of a transcript: what a failure report shows next to the message. */
+export function excerpt(entries: TranscriptEntry[], count = 8): TranscriptEntry[] {
+  return entries.slice(Math.max(0, entries.length - count));
+}
+
+export function formatEntry(entry: TranscriptEntry): string {
+  const head = `+${String(entry.atMs).padStart(5)} ms  ${entry.summary}`;
+  if (entry.kind === 'sse-frame' || entry.kind === 'note' || entry.kind === 'sse-comment' || entry.kind === 'sse-end') return head;
+  const lines = [head];
+  if (entry.body !== undefined && entry.body.length > 0) lines.push(`           ${entry.body.replace(/\n/g, '\n           ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,34 @@
+// What app.ts builds once and hands to every route module, binding adapter and timer handler.
+import type { Clock } from './clock.js';
+import type { Store } from './store/store.js';
+import type { Scheduler } from './timers.js';
+import type { Notifier } from './notifier.js';
+import type { DeliveryEngine } from './delivery/engine.js';
+import type { IntentService } from './intents.js';
+import type { SseRegistry } from './sse.js';
+
+export interface ServerSettings {
+  adminKey: string;
+  testClock: boolean;
+  allowPrivateCallbacks: boolean;
+  strictAddresses: boolean;
+  /** Seconds between `: keepalive` comments on SSE responses (SSE-007: at most 15). */
+  keepaliveSeconds: number;
+  /** Bytes buffered for one SSE response before a slow consumer is cut (SSE-010). */
+  sseHighWaterMark: number;
+  /** Lease floor the server accepts, in seconds (advertised in capabilities). */
+  minLeaseSeconds: number;
+}
+
+export interface ServerContext {
+  settings: ServerSettings;
+  store: Store;
+  clock: Clock;
+  scheduler: Scheduler;
+  notifier: Notifier;
+  engine: DeliveryEngine;
+  intents: IntentService;
+  sse: SseRegistry;
+  /** Aborted when the server starts shutting down: long polls and SSE end early. */
+  shutdown: AbortSignal;
+}

@@ -1,0 +1,316 @@
+// DLV-*: one lease / attempt / retry model for every binding. Bindings only know the engine; the
+// engine knows bindings only through the BindingAdapter interface.
+//
+//   issue()  → a pending delivery row (create, retry timer, redeliver, late registration)
+//   claim()  → pending → leased: agent seq, lease, intent.delivered, a `lease` timer
+//   ack / resume / resolve → acked;  http 2xx → acked()
+//   lease timer or http failure → attemptFailed(): intent.delivery_attempt, then a `retry` timer,
+//   or when attempts are exhausted intent.delivery_failed + a dead letter.
+import { randomUUID } from 'node:crypto';
+import { isoAt, type Clock } from '../clock.js';
+import { Problem } from '../errors.js';
+import { isTerminal } from '../lifecycle.js';
+import { honourRetryAfter, nextDelayMs } from '../wire/backoff.js';
+import type { IntentService } from '../intents.js';
+import type { Notifier } from '../notifier.js';
+import type { Store, StoreTx } from '../store/store.js';
+import type { Scheduler } from '../timers.js';
+import {
+  HTTP_POLICY_DEFAULTS, POLICY_DEFAULTS,
+  type AgentRecord, type Binding, type Delivery, type DeliveryPolicy, type DeliveryRecord, type Intent,
+} from '../model.js';
+
+export interface BindingAdapter {
+  binding: Binding;
+  /** pull: the agent fetches (stream, poll); push: the server hands deliveries over (http, inbox, internal). */
+  mode: 'pull' | 'push';
+  /** push: called after a commit that left deliveries pending for this agent; claim them. */
+  onReady?(agent: AgentRecord): void;
+  start?(): Promise<void> | void;
+  stop?(): Promise<void> | void;
+}
+
+export interface ClaimOptions {
+  limit: number;
+  /** Lease length; default the agent's lease_seconds; null = no lease (inbox, internal). */
+  leaseMs?: number | null;
+  /** Append intent.delivered when handing out (default true; http appends it on 2xx instead). */
+  markDelivered?: boolean;
+  /** Runs in the claiming unit for each delivery (inbox: human_task_assigned; internal: wait + timer). */
+  inTx?: (tx: StoreTx, intent: Intent, delivery: DeliveryRecord) => Promise<void>;
+}
+
+export interface AttemptFailure {
+  error: string;
+  statusCode?: number;
+  /** From a Retry-After answer (DLV-015). */
+  retryAfterMs?: number;
+  /** Stop retrying now (410 Gone, HTTP-016). */
+  final?: boolean;
+}
+
+export const LEASE_TIMER = 'lease';
+export const RETRY_TIMER = 'retry';
+
+export function effectivePolicy(delivery: Partial<DeliveryPolicy> & { binding: Binding }): DeliveryPolicy {
+  const policy: DeliveryPolicy = { ...POLICY_DEFAULTS, ...delivery };
+  if (policy.binding === 'http') Object.assign(policy, { ...HTTP_POLICY_DEFAULTS, ...delivery });
+  return policy;
+}
+
+export function toWireDelivery(intent: Intent, row: DeliveryRecord, fallbackLease: string): Delivery {
+  const delivery: Delivery = {
+    intent_id: intent.intent_id,
+    intent_type: intent.intent_type,
+    from_agent: intent.from_agent,
+    to_agent: intent.to_agent,
+    correlation_id: intent.correlation_id,
+    payload: intent.payload,
+    status: intent.status,
+    deadline_at: intent.deadline_at ?? null,
+    reply_to: intent.reply_to ?? null,
+    human_task: intent.human_task ?? null,
+    seq: row.agent_seq ?? 0,
+    delivery_id: row.delivery_id,
+    attempt: row.attempt,
+    max_delivery_attempts: intent.max_delivery_attempts,
+    lease_expires_at: row.lease_expires_at ?? fallbackLease,
+  };
+  if (intent.metadata) delivery.metadata = intent.metadata;
+  if (row.escalated_from) delivery.escalated_from = row.escalated_from;
+  return delivery;
+}
+
+export class DeliveryEngine {
+  private readonly adapters = new Map<Binding, BindingAdapter>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
+    private readonly notifier: Notifier,
+    private readonly intents: IntentService,
+  ) {
+    scheduler.register(LEASE_TIMER, async (tx, timer) => {
+      const delivery = await tx.getDelivery(String(timer.data.delivery_id));
+      if (delivery?.state === 'leased') await this.failAttemptInTx(tx, delivery, { error: 'lease_expired' });
+    });
+    scheduler.register(RETRY_TIMER, async (tx, timer) => {
+      const intent = timer.intent_id ? await tx.getIntent(timer.intent_id) : undefined;
+      if (!intent || isTerminal(intent.status) || (await tx.openDelivery(intent.intent_id))) return;
+      const escalatedFrom = typeof timer.data.escalated_from === 'string' ? timer.data.escalated_from : undefined;
+      await this.issue(tx, intent, { agent: String(timer.data.agent), attempt: Number(timer.data.attempt), escalatedFrom });
+    });
+  }
+
+  registerBinding(adapter: BindingAdapter): void {
+    this.adapters.set(adapter.binding, adapter);
+  }
+
+  bindings(): Binding[] {
+    return [...this.adapters.keys()];
+  }
+
+  adapterFor(binding: Binding): BindingAdapter | undefined {
+    return this.adapters.get(binding);
+  }
+
+  async start(): Promise<void> {
+    for (const adapter of this.adapters.values()) await adapter.start?.();
+    // Push bindings pick up what was pending before a restart.
+    const agents = await this.store.read((tx) => tx.listAgents());
+    for (const agent of agents) this.wakeAgent(agent);
+  }
+
+  async stop(): Promise<void> {
+    for (const adapter of this.adapters.values()) await adapter.stop?.();
+  }
+
+  /** A new pending delivery for the intent (closing any open one). Wakes the agent after commit. */
+  async issue(tx: StoreTx, intent: Intent, options: { agent?: string; attempt?: number; escalatedFrom?: string } = {}): Promise<DeliveryRecord> {
+    const open = await tx.openDelivery(intent.intent_id);
+    if (open) await this.close(tx, open, 'canceled');
+    const row: DeliveryRecord = {
+      delivery_id: randomUUID(),
+      intent_id: intent.intent_id,
+      agent: options.agent ?? intent.to_agent,
+      attempt: options.attempt ?? 1,
+      state: 'pending',
+      agent_seq: null,
+      lease_expires_at: null,
+      created_at: isoAt(this.clock.now()),
+    };
+    if (options.escalatedFrom) row.escalated_from = options.escalatedFrom;
+    await tx.insertDelivery(row);
+    tx.onCommit(() => void this.wake(row.agent));
+    return row;
+  }
+
+  /** After an agent registers or changes binding: deliver what waits for it (TERM-010). */
+  async wake(address: string): Promise<void> {
+    this.notifier.emit(`agent:${address}`);
+    const agent = await this.store.read((tx) => tx.getAgent(address)).catch(() => undefined);
+    if (agent) this.wakeAgent(agent);
+  }
+
+  private wakeAgent(agent: AgentRecord): void {
+    const adapter = this.adapters.get(agent.delivery.binding);
+    if (adapter?.mode === 'push') adapter.onReady?.(agent);
+  }
+
+  /** Hands out up to `limit` pending deliveries of one agent, in one unit of work. */
+  claim(address: string, options: ClaimOptions): Promise<Delivery[]> {
+    return this.store.write((tx) => this.claimInTx(tx, address, options));
+  }
+
+  async claimInTx(tx: StoreTx, address: string, options: ClaimOptions): Promise<Delivery[]> {
+    const agent = await tx.getAgent(address);
+    if (!agent) return [];
+    const rows = await tx.pendingDeliveries(address, options.limit);
+    const now = this.clock.now();
+    const out: Delivery[] = [];
+    for (const pending of rows) {
+      let intent = await tx.getIntent(pending.intent_id);
+      if (!intent || isTerminal(intent.status)) {
+        await this.close(tx, pending, 'canceled');
+        continue;
+      }
+      const leaseMs = options.leaseMs === undefined ? agent.delivery.lease_seconds * 1000 : options.leaseMs;
+      agent.last_delivery_seq += 1;
+      const row: DeliveryRecord = {
+        ...pending, state: 'leased', agent_seq: agent.last_delivery_seq,
+        lease_expires_at: leaseMs === null ? null : isoAt(now + leaseMs),
+      };
+      await tx.updateDelivery(row);
+      const patch = { delivery_attempt: row.attempt };
+      if ((options.markDelivered ?? true) && (intent.status === 'SUBMITTED' || intent.status === 'DELIVERED')) {
+        const details = { delivery_id: row.delivery_id, attempt: row.attempt, agent: row.agent };
+        intent = (await this.intents.apply(tx, intent, 'deliver', { actor: 'system', details, patch })).intent;
+      } else {
+        intent = { ...intent, ...patch };
+        await tx.updateIntent(intent);
+      }
+      if (leaseMs !== null) {
+        await this.scheduler.schedule(tx, { due_at: now + leaseMs, kind: LEASE_TIMER, intent_id: intent.intent_id, data: { delivery_id: row.delivery_id } });
+      }
+      await options.inTx?.(tx, intent, row);
+      out.push(toWireDelivery(intent, row, isoAt(now)));
+    }
+    if (out.length > 0) await tx.putAgent(agent);
+    return out;
+  }
+
+  /** STR-005: leased, un-acked deliveries of live intents with agent seq > since (for a reconnect). */
+  async resendable(address: string, since: number): Promise<Delivery[]> {
+    return this.store.read(async (tx) => {
+      const out: Delivery[] = [];
+      for (const row of await tx.leasedDeliveries(address, since)) {
+        const intent = await tx.getIntent(row.intent_id);
+        if (intent && !isTerminal(intent.status)) out.push(toWireDelivery(intent, row, isoAt(this.clock.now())));
+      }
+      return out;
+    });
+  }
+
+  /**
+   * DLV-010: acknowledges the intent's open delivery. With a delivery_id that is not the open
+   * leased delivery → 409 stale_delivery.
+   */
+  async ackInTx(tx: StoreTx, intent: Intent, deliveryId: string | undefined, actor: string) {
+    const open = await tx.openDelivery(intent.intent_id);
+    if (deliveryId !== undefined && (!open || open.delivery_id !== deliveryId || open.state !== 'leased')) {
+      if (isTerminal(intent.status)) throw new Problem('intent_terminal');
+      throw new Problem('stale_delivery', `delivery ${deliveryId} is not the intent's current delivery`);
+    }
+    const applied = await this.intents.apply(tx, intent, 'ack', { actor, details: open ? { delivery_id: open.delivery_id, attempt: open.attempt } : undefined });
+    if (open) await this.close(tx, open, 'acked');
+    return applied;
+  }
+
+  /** RES-009: resume and resolve also acknowledge an open delivery (no extra event). */
+  async settleOpen(tx: StoreTx, intent: Intent): Promise<void> {
+    const open = await tx.openDelivery(intent.intent_id);
+    if (open?.state === 'leased') await this.close(tx, open, 'acked');
+  }
+
+  /** HTTP-006: a 2xx from the receiver = delivered + acknowledged; a closed delivery adds nothing. */
+  async acked(deliveryId: string, actor = 'system'): Promise<void> {
+    await this.store.write(async (tx) => {
+      const row = await tx.getDelivery(deliveryId);
+      if (!row || row.state !== 'leased') return;
+      let intent = await tx.getIntent(row.intent_id);
+      if (!intent || isTerminal(intent.status)) return;
+      const details = { delivery_id: row.delivery_id, attempt: row.attempt };
+      if (intent.status === 'SUBMITTED') intent = (await this.intents.apply(tx, intent, 'deliver', { actor, details })).intent;
+      if (intent.status === 'DELIVERED') await this.intents.apply(tx, intent, 'ack', { actor, details });
+      await this.close(tx, row, 'acked');
+    });
+  }
+
+  /** A binding reports a failed attempt (http non-2xx, timeout, refused). */
+  async attemptFailed(deliveryId: string, failure: AttemptFailure): Promise<void> {
+    await this.store.write(async (tx) => {
+      const row = await tx.getDelivery(deliveryId);
+      if (row?.state === 'leased') await this.failAttemptInTx(tx, row, failure);
+    });
+  }
+
+  /** DLV-011..DLV-020: one failed attempt; retry with backoff, or dead-letter when exhausted. */
+  async failAttemptInTx(tx: StoreTx, row: DeliveryRecord, failure: AttemptFailure): Promise<void> {
+    const intent = await tx.getIntent(row.intent_id);
+    if (!intent || isTerminal(intent.status)) return this.close(tx, row, 'canceled');
+    await this.close(tx, row, 'failed');
+    const agent = await tx.getAgent(row.agent);
+    const policy = agent?.delivery ?? effectivePolicy({ binding: 'stream' });
+    const exhausted = failure.final === true || row.attempt >= intent.max_delivery_attempts;
+    const delay = exhausted ? undefined
+      : failure.retryAfterMs !== undefined ? honourRetryAfter(policy, row.attempt, failure.retryAfterMs)
+        : nextDelayMs(policy, row.attempt);
+    const nextAt = delay === undefined ? null : this.clock.now() + delay;
+    const details: Record<string, unknown> = { attempt: row.attempt, error: failure.error, next_attempt_at: nextAt === null ? null : isoAt(nextAt), delivery_id: row.delivery_id };
+    if (failure.statusCode !== undefined) details.status_code = failure.statusCode;
+    const attempted = await this.intents.apply(tx, intent, 'attempt_failed', { actor: 'system', details });
+    if (nextAt !== null) {
+      const data: Record<string, unknown> = { attempt: row.attempt + 1, agent: row.agent };
+      if (row.escalated_from) data.escalated_from = row.escalated_from;
+      await this.scheduler.schedule(tx, { due_at: nextAt, kind: RETRY_TIMER, intent_id: intent.intent_id, data });
+      return;
+    }
+    const failedAt = isoAt(this.clock.now());
+    await this.intents.apply(tx, attempted.intent, 'delivery_failed', {
+      actor: 'system',
+      details: { attempts: row.attempt, last_error: failure.error },
+      patch: { error: { code: 'delivery_failed', message: `delivery failed after ${row.attempt} attempt(s): ${failure.error}` } },
+    });
+    await tx.putDeadLetter({
+      intent_id: intent.intent_id, to_agent: row.agent, intent_type: intent.intent_type, binding: policy.binding,
+      attempts: row.attempt, last_error: failure.error, last_status_code: failure.statusCode ?? null,
+      failed_at: failedAt, redelivered_at: null,
+    });
+  }
+
+  /** DLV-022: an admin reopens a dead-lettered intent; attempts are counted afresh. */
+  async redeliverInTx(tx: StoreTx, intent: Intent, actor: string) {
+    const letter = await tx.getDeadLetter(intent.intent_id);
+    if (intent.status === 'FAILED' && (!letter || letter.redelivered_at !== null)) {
+      throw new Problem('illegal_transition', 'only a dead-lettered intent can be redelivered');
+    }
+    const applied = await this.intents.apply(tx, intent, 'redeliver', {
+      actor, details: { redelivery: true }, clear: ['error'], patch: { delivery_attempt: 0, pending_with: intent.to_agent },
+    });
+    if (letter) await tx.putDeadLetter({ ...letter, redelivered_at: isoAt(this.clock.now()) });
+    await this.issue(tx, applied.intent, { agent: letter?.to_agent ?? intent.to_agent });
+    return applied;
+  }
+
+  /** Called by IntentService when an intent becomes terminal. */
+  async closeIntent(tx: StoreTx, intent: Intent): Promise<void> {
+    const open = await tx.openDelivery(intent.intent_id);
+    if (open) await this.close(tx, open, 'canceled');
+  }
+
+  private async close(tx: StoreTx, row: DeliveryRecord, state: 'acked' | 'failed' | 'canceled'): Promise<void> {
+    await tx.updateDelivery({ ...row, state });
+    if (row.state === 'leased') await tx.cancelTimers(row.intent_id, LEASE_TIMER);
+  }
+}

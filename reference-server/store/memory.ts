@@ -1,0 +1,168 @@
+// The memory engine: the same semantics as SQLite without a file. Units run one at a time; each
+// mutation records its undo, so a unit that throws leaves nothing behind.
+import type { NewTimer, Page, Store, StoreTx, IntentQuery } from './store.js';
+import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, TimerRecord } from '../model.js';
+import { SerialQueue } from './serial-queue.js';
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+interface Ordered<T> { ord: number; value: T }
+
+class MemoryTx implements StoreTx {
+  readonly undo: (() => void)[] = [];
+  readonly commits: (() => void)[] = [];
+  constructor(private readonly db: MemoryStore) {}
+
+  private set<K, V>(map: Map<K, V>, key: K, value: V): void {
+    const had = map.has(key);
+    const before = map.get(key);
+    map.set(key, value);
+    this.undo.push(() => (had ? map.set(key, before as V) : map.delete(key)));
+  }
+  private remove<K, V>(map: Map<K, V>, key: K): boolean {
+    if (!map.has(key)) return false;
+    const before = map.get(key) as V;
+    map.delete(key);
+    this.undo.push(() => map.set(key, before));
+    return true;
+  }
+  private nextOrd(): number {
+    const ord = ++this.db.ord;
+    return ord;
+  }
+
+  async getAgent(address: string) { return clone(this.db.agents.get(address)); }
+  async findAgentByKeyHash(keyHash: string) {
+    for (const a of this.db.agents.values()) if (a.key_hash === keyHash) return clone(a);
+    return undefined;
+  }
+  async putAgent(agent: AgentRecord) { this.set(this.db.agents, agent.address, clone(agent)); }
+  async listAgents() { return [...this.db.agents.values()].map(clone); }
+
+  async getIntent(intentId: string) { return clone(this.db.intents.get(intentId)?.value); }
+  async insertIntent(intent: Intent) {
+    if (this.db.intents.has(intent.intent_id)) throw new Error('duplicate intent_id');
+    this.set(this.db.intents, intent.intent_id, { ord: this.nextOrd(), value: clone(intent) });
+    this.set(this.db.events, intent.intent_id, []);
+  }
+  async updateIntent(intent: Intent) {
+    const row = this.db.intents.get(intent.intent_id);
+    if (!row) throw new Error('no such intent');
+    this.set(this.db.intents, intent.intent_id, { ord: row.ord, value: clone(intent) });
+  }
+  async listIntents(query: IntentQuery): Promise<Page<Intent>> {
+    const before = query.cursor ? Number(query.cursor) : Infinity;
+    const p = query.participant;
+    const rows = [...this.db.intents.values()]
+      .filter((r) => r.ord < before)
+      .filter((r) => !query.statuses || query.statuses.includes(r.value.status))
+      .filter((r) => !p || (p.role !== 'receiver' && r.value.from_agent === p.address) || (p.role !== 'sender' && r.value.to_agent === p.address))
+      .sort((a, b) => b.ord - a.ord);
+    const items = rows.slice(0, query.limit);
+    const more = rows.length > query.limit;
+    return { items: items.map((r) => clone(r.value)), nextCursor: more ? String(items[items.length - 1].ord) : null };
+  }
+  async appendEvent(event: IntentEvent) {
+    const list = this.db.events.get(event.intent_id) ?? [];
+    const last = list[list.length - 1];
+    if (last && last.seq >= event.seq) throw new Error('event seq not increasing');
+    this.set(this.db.events, event.intent_id, [...list, clone(event)]);
+  }
+  async listEvents(intentId: string, since: number, limit = Infinity) {
+    return (this.db.events.get(intentId) ?? []).filter((e) => e.seq > since).slice(0, limit).map(clone);
+  }
+
+  async insertDelivery(delivery: DeliveryRecord) {
+    this.set(this.db.deliveries, delivery.delivery_id, { ord: this.nextOrd(), value: clone(delivery) });
+  }
+  async updateDelivery(delivery: DeliveryRecord) {
+    const row = this.db.deliveries.get(delivery.delivery_id);
+    if (!row) throw new Error('no such delivery');
+    this.set(this.db.deliveries, delivery.delivery_id, { ord: row.ord, value: clone(delivery) });
+  }
+  async getDelivery(deliveryId: string) { return clone(this.db.deliveries.get(deliveryId)?.value); }
+  private deliveries(filter: (d: DeliveryRecord) => boolean): Ordered<DeliveryRecord>[] {
+    return [...this.db.deliveries.values()].filter((r) => filter(r.value)).sort((a, b) => a.ord - b.ord);
+  }
+  async openDelivery(intentId: string) {
+    const open = this.deliveries((d) => d.intent_id === intentId && (d.state === 'pending' || d.state === 'leased'));
+    return clone(open[open.length - 1]?.value);
+  }
+  async pendingDeliveries(agent: string, limit: number) {
+    return this.deliveries((d) => d.agent === agent && d.state === 'pending').slice(0, limit).map((r) => clone(r.value));
+  }
+  async leasedDeliveries(agent: string, since: number) {
+    return this.deliveries((d) => d.agent === agent && d.state === 'leased' && (d.agent_seq ?? 0) > since)
+      .map((r) => clone(r.value)).sort((a, b) => (a.agent_seq ?? 0) - (b.agent_seq ?? 0));
+  }
+
+  async getIdempotency(scope: string, key: string) { return clone(this.db.idempotency.get(`${scope}\n${key}`)); }
+  async putIdempotency(record: IdempotencyRecord) { this.set(this.db.idempotency, `${record.scope}\n${record.key}`, clone(record)); }
+
+  async addTimer(timer: NewTimer) {
+    const id = ++this.db.timerId;
+    this.set(this.db.timers, id, { id, ...clone(timer) });
+    return id;
+  }
+  async deleteTimer(id: number) { return this.remove(this.db.timers, id); }
+  async cancelTimers(intentId: string, kind?: string) {
+    for (const t of [...this.db.timers.values()]) if (t.intent_id === intentId && (!kind || t.kind === kind)) this.remove(this.db.timers, t.id);
+  }
+  private sortedTimers(): TimerRecord[] {
+    return [...this.db.timers.values()].sort((a, b) => a.due_at - b.due_at || a.id - b.id);
+  }
+  async dueTimers(now: number, limit: number) { return this.sortedTimers().filter((t) => t.due_at <= now).slice(0, limit).map(clone); }
+  async nextTimerDue() { return this.sortedTimers()[0]?.due_at; }
+
+  async putDeadLetter(letter: DeadLetter) {
+    const row = this.db.deadLetters.get(letter.intent_id);
+    this.set(this.db.deadLetters, letter.intent_id, { ord: row?.ord ?? this.nextOrd(), value: clone(letter) });
+  }
+  async getDeadLetter(intentId: string) { return clone(this.db.deadLetters.get(intentId)?.value); }
+  async listDeadLetters(query: { agent?: string; cursor?: string; limit: number }): Promise<Page<DeadLetter>> {
+    const after = query.cursor ? Number(query.cursor) : 0;
+    const rows = [...this.db.deadLetters.values()]
+      .filter((r) => r.ord > after && r.value.redelivered_at === null && (!query.agent || r.value.to_agent === query.agent))
+      .sort((a, b) => a.ord - b.ord);
+    const items = rows.slice(0, query.limit);
+    return { items: items.map((r) => clone(r.value)), nextCursor: rows.length > query.limit ? String(items[items.length - 1].ord) : null };
+  }
+
+  onCommit(cb: () => void) { this.commits.push(cb); }
+}
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  readonly agents = new Map<string, AgentRecord>();
+  readonly intents = new Map<string, Ordered<Intent>>();
+  readonly events = new Map<string, IntentEvent[]>();
+  readonly deliveries = new Map<string, Ordered<DeliveryRecord>>();
+  readonly idempotency = new Map<string, IdempotencyRecord>();
+  readonly timers = new Map<number, TimerRecord>();
+  readonly deadLetters = new Map<string, Ordered<DeadLetter>>();
+  ord = 0;
+  timerId = 0;
+  private readonly queue = new SerialQueue();
+
+  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      const tx = new MemoryTx(this);
+      try {
+        const result = await fn(tx);
+        queueMicrotask(() => { for (const cb of tx.commits) cb(); });
+        return result;
+      } catch (error) {
+        for (const undo of tx.undo.reverse()) undo();
+        throw error;
+      }
+    });
+  }
+
+  read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.write(fn);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.run(async () => undefined);
+  }
+}

@@ -1,0 +1,212 @@
+// The default engine: one SQLite file through better-sqlite3, WAL, synchronous=FULL.
+// Group commit: the units of one event-loop turn share one BEGIN…COMMIT, each inside its own
+// SAVEPOINT (rolled back alone if it throws); no unit's promise settles before the COMMIT that
+// made it durable, so every answer that says a write happened survives kill -9.
+import Database from 'better-sqlite3';
+import type { NewTimer, Page, Store, StoreTx, IntentQuery } from './store.js';
+import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, TimerRecord } from '../model.js';
+import { SerialQueue } from './serial-queue.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS agents (address TEXT PRIMARY KEY, key_hash TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS agents_key ON agents(key_hash);
+CREATE TABLE IF NOT EXISTS intents (ord INTEGER PRIMARY KEY AUTOINCREMENT, intent_id TEXT NOT NULL UNIQUE,
+  from_agent TEXT NOT NULL, to_agent TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS intents_from ON intents(from_agent, ord);
+CREATE INDEX IF NOT EXISTS intents_to ON intents(to_agent, ord);
+CREATE TABLE IF NOT EXISTS events (intent_id TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL,
+  PRIMARY KEY (intent_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (ord INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL UNIQUE,
+  intent_id TEXT NOT NULL, agent TEXT NOT NULL, state TEXT NOT NULL, agent_seq INTEGER, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS deliveries_intent ON deliveries(intent_id, state);
+CREATE INDEX IF NOT EXISTS deliveries_agent ON deliveries(agent, state, ord);
+CREATE TABLE IF NOT EXISTS idempotency (scope TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS timers (id INTEGER PRIMARY KEY AUTOINCREMENT, due_at INTEGER NOT NULL, kind TEXT NOT NULL,
+  intent_id TEXT, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS timers_due ON timers(due_at, id);
+CREATE INDEX IF NOT EXISTS timers_intent ON timers(intent_id);
+CREATE TABLE IF NOT EXISTS dead_letters (ord INTEGER PRIMARY KEY AUTOINCREMENT, intent_id TEXT NOT NULL UNIQUE,
+  agent TEXT NOT NULL, redelivered INTEGER NOT NULL, doc TEXT NOT NULL);
+`;
+
+type Row = { doc: string; ord?: number };
+const parse = <T>(row: unknown): T | undefined => (row ? (JSON.parse((row as Row).doc) as T) : undefined);
+const parseAll = <T>(rows: unknown[]): T[] => rows.map((r) => JSON.parse((r as Row).doc) as T);
+
+function statements(db: Database.Database) {
+  const s = (sql: string) => db.prepare(sql);
+  return {
+    getAgent: s('SELECT doc FROM agents WHERE address = ?'),
+    agentByKey: s('SELECT doc FROM agents WHERE key_hash = ?'),
+    putAgent: s('INSERT INTO agents (address, key_hash, doc) VALUES (?, ?, ?) ON CONFLICT(address) DO UPDATE SET key_hash = excluded.key_hash, doc = excluded.doc'),
+    listAgents: s('SELECT doc FROM agents ORDER BY address'),
+    getIntent: s('SELECT doc FROM intents WHERE intent_id = ?'),
+    insertIntent: s('INSERT INTO intents (intent_id, from_agent, to_agent, status, doc) VALUES (?, ?, ?, ?, ?)'),
+    updateIntent: s('UPDATE intents SET status = ?, doc = ? WHERE intent_id = ?'),
+    appendEvent: s('INSERT INTO events (intent_id, seq, doc) VALUES (?, ?, ?)'),
+    listEvents: s('SELECT doc FROM events WHERE intent_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    insertDelivery: s('INSERT INTO deliveries (delivery_id, intent_id, agent, state, agent_seq, doc) VALUES (?, ?, ?, ?, ?, ?)'),
+    updateDelivery: s('UPDATE deliveries SET state = ?, agent_seq = ?, doc = ? WHERE delivery_id = ?'),
+    getDelivery: s('SELECT doc FROM deliveries WHERE delivery_id = ?'),
+    openDelivery: s("SELECT doc FROM deliveries WHERE intent_id = ? AND state IN ('pending', 'leased') ORDER BY ord DESC LIMIT 1"),
+    pending: s("SELECT doc FROM deliveries WHERE agent = ? AND state = 'pending' ORDER BY ord LIMIT ?"),
+    leased: s("SELECT doc FROM deliveries WHERE agent = ? AND state = 'leased' AND agent_seq > ? ORDER BY agent_seq"),
+    getIdem: s('SELECT doc FROM idempotency WHERE scope = ? AND key = ?'),
+    putIdem: s('INSERT OR REPLACE INTO idempotency (scope, key, doc) VALUES (?, ?, ?)'),
+    addTimer: s('INSERT INTO timers (due_at, kind, intent_id, data) VALUES (?, ?, ?, ?)'),
+    deleteTimer: s('DELETE FROM timers WHERE id = ?'),
+    cancelTimers: s('DELETE FROM timers WHERE intent_id = ?'),
+    cancelTimersOfKind: s('DELETE FROM timers WHERE intent_id = ? AND kind = ?'),
+    dueTimers: s('SELECT id, due_at, kind, intent_id, data FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?'),
+    nextTimer: s('SELECT min(due_at) AS due FROM timers'),
+    putDead: s('INSERT INTO dead_letters (intent_id, agent, redelivered, doc) VALUES (?, ?, ?, ?) ON CONFLICT(intent_id) DO UPDATE SET agent = excluded.agent, redelivered = excluded.redelivered, doc = excluded.doc'),
+    getDead: s('SELECT doc FROM dead_letters WHERE intent_id = ?'),
+    listDead: s('SELECT ord, doc FROM dead_letters WHERE redelivered = 0 AND ord > ? AND (? IS NULL OR agent = ?) ORDER BY ord LIMIT ?'),
+  };
+}
+
+class SqliteTx implements StoreTx {
+  readonly commits: (() => void)[] = [];
+  constructor(private readonly db: Database.Database, private readonly q: ReturnType<typeof statements>) {}
+
+  async getAgent(address: string) { return parse<AgentRecord>(this.q.getAgent.get(address)); }
+  async findAgentByKeyHash(keyHash: string) { return parse<AgentRecord>(this.q.agentByKey.get(keyHash)); }
+  async putAgent(agent: AgentRecord) { this.q.putAgent.run(agent.address, agent.key_hash, JSON.stringify(agent)); }
+  async listAgents() { return parseAll<AgentRecord>(this.q.listAgents.all()); }
+
+  async getIntent(intentId: string) { return parse<Intent>(this.q.getIntent.get(intentId)); }
+  async insertIntent(intent: Intent) {
+    this.q.insertIntent.run(intent.intent_id, intent.from_agent, intent.to_agent, intent.status, JSON.stringify(intent));
+  }
+  async updateIntent(intent: Intent) {
+    const changed = this.q.updateIntent.run(intent.status, JSON.stringify(intent), intent.intent_id).changes;
+    if (changed !== 1) throw new Error('no such intent');
+  }
+  async listIntents(query: IntentQuery): Promise<Page<Intent>> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (query.cursor) { where.push('ord < ?'); args.push(Number(query.cursor)); }
+    if (query.statuses) { where.push('status IN (SELECT value FROM json_each(?))'); args.push(JSON.stringify(query.statuses)); }
+    const p = query.participant;
+    if (p?.role === 'sender') { where.push('from_agent = ?'); args.push(p.address); }
+    if (p?.role === 'receiver') { where.push('to_agent = ?'); args.push(p.address); }
+    if (p?.role === 'any') { where.push('(from_agent = ? OR to_agent = ?)'); args.push(p.address, p.address); }
+    const sql = `SELECT ord, doc FROM intents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ord DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, query.limit + 1) as Row[];
+    const items = rows.slice(0, query.limit);
+    return { items: parseAll<Intent>(items), nextCursor: rows.length > query.limit ? String(items[items.length - 1].ord) : null };
+  }
+  async appendEvent(event: IntentEvent) { this.q.appendEvent.run(event.intent_id, event.seq, JSON.stringify(event)); }
+  async listEvents(intentId: string, since: number, limit = -1) { return parseAll<IntentEvent>(this.q.listEvents.all(intentId, since, limit)); }
+
+  async insertDelivery(d: DeliveryRecord) { this.q.insertDelivery.run(d.delivery_id, d.intent_id, d.agent, d.state, d.agent_seq, JSON.stringify(d)); }
+  async updateDelivery(d: DeliveryRecord) { this.q.updateDelivery.run(d.state, d.agent_seq, JSON.stringify(d), d.delivery_id); }
+  async getDelivery(deliveryId: string) { return parse<DeliveryRecord>(this.q.getDelivery.get(deliveryId)); }
+  async openDelivery(intentId: string) { return parse<DeliveryRecord>(this.q.openDelivery.get(intentId)); }
+  async pendingDeliveries(agent: string, limit: number) { return parseAll<DeliveryRecord>(this.q.pending.all(agent, limit)); }
+  async leasedDeliveries(agent: string, since: number) { return parseAll<DeliveryRecord>(this.q.leased.all(agent, since)); }
+
+  async getIdempotency(scope: string, key: string) { return parse<IdempotencyRecord>(this.q.getIdem.get(scope, key)); }
+  async putIdempotency(record: IdempotencyRecord) { this.q.putIdem.run(record.scope, record.key, JSON.stringify(record)); }
+
+  async addTimer(t: NewTimer) { return Number(this.q.addTimer.run(t.due_at, t.kind, t.intent_id, JSON.stringify(t.data)).lastInsertRowid); }
+  async deleteTimer(id: number) { return this.q.deleteTimer.run(id).changes > 0; }
+  async cancelTimers(intentId: string, kind?: string) {
+    if (kind) this.q.cancelTimersOfKind.run(intentId, kind); else this.q.cancelTimers.run(intentId);
+  }
+  async dueTimers(now: number, limit: number) {
+    const rows = this.q.dueTimers.all(now, limit) as { id: number; due_at: number; kind: string; intent_id: string | null; data: string }[];
+    return rows.map((r): TimerRecord => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
+  }
+  async nextTimerDue() {
+    const row = this.q.nextTimer.get() as { due: number | null };
+    return row.due ?? undefined;
+  }
+
+  async putDeadLetter(l: DeadLetter) { this.q.putDead.run(l.intent_id, l.to_agent, l.redelivered_at === null ? 0 : 1, JSON.stringify(l)); }
+  async getDeadLetter(intentId: string) { return parse<DeadLetter>(this.q.getDead.get(intentId)); }
+  async listDeadLetters(query: { agent?: string; cursor?: string; limit: number }): Promise<Page<DeadLetter>> {
+    const agent = query.agent ?? null;
+    const rows = this.q.listDead.all(query.cursor ? Number(query.cursor) : 0, agent, agent, query.limit + 1) as Row[];
+    const items = rows.slice(0, query.limit);
+    return { items: parseAll<DeadLetter>(items), nextCursor: rows.length > query.limit ? String(items[items.length - 1].ord) : null };
+  }
+
+  onCommit(cb: () => void) { this.commits.push(cb); }
+}
+
+interface Settled { resolve: () => void; reject: (error: unknown) => void; commits: (() => void)[] }
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly q: ReturnType<typeof statements>;
+  private readonly queue = new SerialQueue();
+  private batch: Settled[] | undefined;
+  private closed = false;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.q = statements(this.db);
+  }
+
+  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      void this.queue.run(async () => {
+        if (this.closed) return reject(new Error('store closed'));
+        try {
+          if (!this.batch) {
+            this.db.exec('BEGIN');
+            this.batch = [];
+            setImmediate(() => void this.queue.run(async () => this.commit()));
+          }
+        } catch (error) {
+          return reject(error);
+        }
+        const tx = new SqliteTx(this.db, this.q);
+        this.db.exec('SAVEPOINT unit');
+        try {
+          const value = await fn(tx);
+          this.db.exec('RELEASE unit');
+          this.batch.push({ resolve: () => resolve(value), reject, commits: tx.commits });
+        } catch (error) {
+          this.db.exec('ROLLBACK TO unit');
+          this.db.exec('RELEASE unit');
+          reject(error);
+        }
+      });
+    });
+  }
+
+  read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    // Reads share the batch so they never report data that is not yet durable.
+    return this.write(fn);
+  }
+
+  private commit(): void {
+    const batch = this.batch;
+    this.batch = undefined;
+    if (!batch) return;
+    try {
+      this.db.exec('COMMIT');
+    } catch (error) {
+      try { this.db.exec('ROLLBACK'); } catch { /* already rolled back */ }
+      for (const unit of batch) unit.reject(error);
+      return;
+    }
+    for (const unit of batch) unit.resolve();
+    for (const unit of batch) for (const cb of unit.commits) cb();
+  }
+
+  async close(): Promise<void> {
+    await this.queue.run(async () => {
+      this.commit();
+      this.closed = true;
+      this.db.close();
+    });
+  }
+}

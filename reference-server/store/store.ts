@@ -1,0 +1,82 @@
+// The one storage interface (issue 3): asynchronous so that a networked engine (Postgres) can
+// implement it later; the SQLite and memory engines resolve at once.
+//
+// Units of work: `write(fn)` runs fn with a transaction; units never interleave, so a
+// read-check-insert inside one unit is atomic (IDEM-006, EVT-002 seq contiguity). If fn throws,
+// everything it wrote is undone and the error is rethrown. The promise settles only after the
+// unit is durable (SQLite: after the group COMMIT), so a reply sent after it never lies.
+// Inside fn, await only tx calls: no network, no timers.
+import type {
+  AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, TimerRecord,
+} from '../model.js';
+
+export interface IntentQuery {
+  /** Intents this address sent (sender), receives (receiver), or either (any); omit for all. */
+  participant?: { address: string; role: 'sender' | 'receiver' | 'any' };
+  statuses?: string[];
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export interface NewTimer { due_at: number; kind: string; intent_id: string | null; data: Record<string, unknown> }
+
+export interface StoreTx {
+  // agents
+  getAgent(address: string): Promise<AgentRecord | undefined>;
+  findAgentByKeyHash(keyHash: string): Promise<AgentRecord | undefined>;
+  putAgent(agent: AgentRecord): Promise<void>;
+  listAgents(): Promise<AgentRecord[]>;
+
+  // intents and their events
+  getIntent(intentId: string): Promise<Intent | undefined>;
+  insertIntent(intent: Intent): Promise<void>;
+  updateIntent(intent: Intent): Promise<void>;
+  /** Newest first. */
+  listIntents(query: IntentQuery): Promise<Page<Intent>>;
+  appendEvent(event: IntentEvent): Promise<void>;
+  /** Events with seq > since, ascending. */
+  listEvents(intentId: string, since: number, limit?: number): Promise<IntentEvent[]>;
+
+  // deliveries
+  insertDelivery(delivery: DeliveryRecord): Promise<void>;
+  updateDelivery(delivery: DeliveryRecord): Promise<void>;
+  getDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
+  /** The intent's open (pending or leased) delivery, if any. */
+  openDelivery(intentId: string): Promise<DeliveryRecord | undefined>;
+  /** Pending deliveries for an agent, oldest first. */
+  pendingDeliveries(agent: string, limit: number): Promise<DeliveryRecord[]>;
+  /** Leased deliveries for an agent with agent_seq > since, ascending by agent_seq. */
+  leasedDeliveries(agent: string, since: number): Promise<DeliveryRecord[]>;
+
+  // idempotency (IDEM-*)
+  getIdempotency(scope: string, key: string): Promise<IdempotencyRecord | undefined>;
+  putIdempotency(record: IdempotencyRecord): Promise<void>;
+
+  // durable timers
+  addTimer(timer: NewTimer): Promise<number>;
+  /** Removes a timer; false when it was already gone (fired or cancelled). */
+  deleteTimer(id: number): Promise<boolean>;
+  cancelTimers(intentId: string, kind?: string): Promise<void>;
+  /** Timers with due_at <= now, in (due_at, id) order. */
+  dueTimers(now: number, limit: number): Promise<TimerRecord[]>;
+  nextTimerDue(): Promise<number | undefined>;
+
+  // dead letters (DLV-020)
+  putDeadLetter(letter: DeadLetter): Promise<void>;
+  getDeadLetter(intentId: string): Promise<DeadLetter | undefined>;
+  /** Not yet redelivered, oldest first. */
+  listDeadLetters(query: { agent?: string; cursor?: string; limit: number }): Promise<Page<DeadLetter>>;
+
+  /** Runs cb after this unit is durable (never if it is rolled back). */
+  onCommit(cb: () => void): void;
+}
+
+export interface Store {
+  readonly kind: 'memory' | 'sqlite';
+  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

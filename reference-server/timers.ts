@@ -1,0 +1,114 @@
+// Durable timers (DLV-012, LC-*, INTL-*): stored rows {due_at, kind, intent_id, data}; one
+// scheduler fires due ones in (due_at, id) order, late ones at once after a restart. A timer is
+// deleted in the same write unit its handler runs in, so it fires at most once per commit.
+import type { Clock, TimerHandle } from './clock.js';
+import type { NewTimer, Store, StoreTx } from './store/store.js';
+import type { TimerRecord } from './model.js';
+
+export type TimerHandler = (tx: StoreTx, timer: TimerRecord) => Promise<void>;
+
+const BATCH = 64;
+
+export class Scheduler {
+  private readonly handlers = new Map<string, TimerHandler>();
+  private armed: { due: number; handle: TimerHandle } | undefined;
+  private running: Promise<number> | undefined;
+  private again = false;
+  private stopped = true;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly log: (message: string, error: unknown) => void = () => {},
+  ) {}
+
+  /** A timer kind and what firing it does (inside the unit that deletes the timer). */
+  register(kind: string, handler: TimerHandler): void {
+    if (this.handlers.has(kind)) throw new Error(`timer kind ${kind} registered twice`);
+    this.handlers.set(kind, handler);
+  }
+
+  /** Stores a timer as part of the caller's unit; the scheduler re-arms once that unit commits. */
+  async schedule(tx: StoreTx, timer: NewTimer): Promise<number> {
+    const id = await tx.addTimer(timer);
+    tx.onCommit(() => this.poke(timer.due_at));
+    return id;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.runDue();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.armed?.handle.cancel();
+    this.armed = undefined;
+  }
+
+  /** Wakes the loop if a timer is due before the one it waits for. */
+  poke(dueAt: number): void {
+    if (this.stopped) return;
+    if (this.running) { this.again = true; return; }
+    if (this.armed && this.armed.due <= dueAt) return;
+    this.arm(dueAt);
+  }
+
+  /** Fires every timer due now (including ones that fall due while firing); returns how many. */
+  runDue(): Promise<number> {
+    if (this.running) {
+      this.again = true;
+      return this.running.then(() => this.runDue());
+    }
+    this.running = this.fireLoop().finally(() => {
+      this.running = undefined;
+      if (this.again) { this.again = false; void this.runDue(); } else void this.rearm();
+    });
+    return this.running;
+  }
+
+  private async fireLoop(): Promise<number> {
+    let fired = 0;
+    for (;;) {
+      this.again = false;
+      const due = await this.store.read((tx) => tx.dueTimers(this.clock.now(), BATCH));
+      if (due.length === 0) return fired;
+      // Units run in submission order, so firing order is the (due_at, id) order.
+      const results = await Promise.all(due.map((t) => this.fire(t)));
+      fired += results.filter(Boolean).length;
+    }
+  }
+
+  private async fire(timer: TimerRecord): Promise<boolean> {
+    const handler = this.handlers.get(timer.kind);
+    try {
+      return await this.store.write(async (tx) => {
+        if (!(await tx.deleteTimer(timer.id))) return false;
+        if (handler) await handler(tx, timer);
+        else this.log(`no handler for timer kind ${timer.kind}; dropped`, undefined);
+        return true;
+      });
+    } catch (error) {
+      // A failing handler must not fire forever: drop the timer, keep the error visible.
+      this.log(`timer ${timer.kind} #${timer.id} failed`, error);
+      await this.store.write((tx) => tx.deleteTimer(timer.id)).catch(() => false);
+      return false;
+    }
+  }
+
+  private async rearm(): Promise<void> {
+    if (this.stopped) return;
+    const next = await this.store.read((tx) => tx.nextTimerDue()).catch(() => undefined);
+    if (next !== undefined && !this.running) this.arm(next);
+  }
+
+  private arm(dueAt: number): void {
+    if (this.stopped) return;
+    this.armed?.handle.cancel();
+    const handle = this.clock.setTimeout(() => {
+      this.armed = undefined;
+      void this.runDue();
+    }, Math.max(0, dueAt - this.clock.now()));
+    this.armed = { due: dueAt, handle };
+  }
+}
