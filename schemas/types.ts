@@ -12,7 +12,7 @@ export interface AckRequest {
 }
 
 /**
- * Agent address: agent://<seg>/<seg>[/<seg>] (TERM-002).
+ * Agent address: agent://<seg>/<seg>[/<seg>] (TERM-002); the last segment is never 'intents', which URL paths reserve (TERM-003).
  */
 export type Address = string;
 
