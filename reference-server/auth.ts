@@ -1,0 +1,61 @@
+// SEC-001..SEC-006: x-api-key or Authorization: Bearer; one admin key; agent keys `axp_…`, shown
+// once, stored as a SHA-256 hash.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Problem } from './errors.js';
+import { ADMIN_ADDRESS, type Caller } from './model.js';
+import type { Store } from './store/store.js';
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function generateApiKey(): string {
+  return `axp_${randomBytes(24).toString('base64url')}`;
+}
+
+export function generateAdminKey(): string {
+  return `axp_admin_${randomBytes(24).toString('base64url')}`;
+}
+
+/** HTTP-012: `whsec_` + base64 of 32 random bytes (Standard Webhooks). */
+export function generateSigningSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const apiKey = headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey.length > 0) return apiKey.trim();
+  const authorization = headers.authorization;
+  const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  return match?.[1];
+}
+
+export class Authenticator {
+  private readonly adminHash: Buffer;
+  /** key hash → agent address; only this process writes agents, so it stays exact. */
+  private readonly cache = new Map<string, string>();
+
+  constructor(adminKey: string, private readonly store: Store) {
+    this.adminHash = Buffer.from(hashKey(adminKey), 'hex');
+  }
+
+  async authenticate(headers: IncomingHttpHeaders): Promise<Caller> {
+    const key = presentedKey(headers);
+    if (!key) throw new Problem('unauthorized', 'an API key is required (x-api-key or Authorization: Bearer)');
+    const hash = hashKey(key);
+    if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminHash)) return { address: ADMIN_ADDRESS, admin: true };
+    let address = this.cache.get(hash);
+    if (!address) {
+      address = (await this.store.read((tx) => tx.findAgentByKeyHash(hash)))?.address;
+      if (address) this.cache.set(hash, address);
+    }
+    if (!address) throw new Problem('unauthorized', 'unknown API key');
+    return { address, admin: false };
+  }
+
+  /** SEC-006: a rotated key stops working at once. */
+  forget(keyHash: string): void {
+    this.cache.delete(keyHash);
+  }
+}

@@ -1,0 +1,81 @@
+// ERR-002..ERR-008: how requests are parsed and validated and how every failure becomes one
+// problem+json answer from errors.ts. A rejected request never reaches a handler, so it changes nothing.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { createAjv, toViolations } from '../schemas/index.js';
+import { Problem, type Violation } from './errors.js';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+type Location = NonNullable<Violation['location']>;
+const LOCATIONS: Record<string, Location> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
+
+export function installPlumbing(app: FastifyInstance, log: (error: unknown) => void): void {
+  // ERR-004: only JSON bodies; anything else is 415 (Fastify answers unknown types with FST_ERR_CTP_INVALID_MEDIA_TYPE).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new Problem('malformed_json', `request body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
+  });
+
+  // Schemas compiled once: bodies strictly, query strings with type coercion ("5" → 5).
+  const bodyAjv = createAjv();
+  const queryAjv = createAjv({ coerceTypes: true });
+  const cache = new Map<string, ValidateFunction>();
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const ajv = httpPart === 'body' ? bodyAjv : queryAjv;
+    const key = `${httpPart}:${JSON.stringify(schema)}`;
+    let fn = cache.get(key);
+    if (!fn) {
+      const ref = (schema as { $ref?: string }).$ref;
+      fn = (ref && ajv.getSchema(ref)) || ajv.compile(schema);
+      cache.set(key, fn);
+    }
+    return fn;
+  });
+  app.setSchemaErrorFormatter((errors, context) => {
+    const error = new Error('validation failed') as Error & { axpViolations: Violation[] };
+    const location = LOCATIONS[context] ?? 'body';
+    error.axpViolations = toViolations(errors as ErrorObject[]).map((v) => ({ ...v, location }));
+    return error;
+  });
+
+  app.setNotFoundHandler((req) => {
+    throw new Problem('not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
+  });
+
+  app.setErrorHandler((error: FastifyError & { axpViolations?: Violation[] }, _req, reply) => {
+    const p = toProblem(error, log);
+    reply.status(p.status).type('application/problem+json');
+    if (p.retryAfter !== undefined) reply.header('retry-after', String(p.retryAfter));
+    return reply.send(p.toBody());
+  });
+}
+
+export function toProblem(error: FastifyError & { axpViolations?: Violation[] }, log: (error: unknown) => void): Problem {
+  if (error instanceof Problem) return error;
+  if (error.axpViolations) return new Problem('validation_failed', 'the request does not match its schema', error.axpViolations);
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new Problem('unsupported_media_type', 'request bodies must be application/json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new Problem('payload_too_large', `request body exceeds ${BODY_LIMIT_BYTES} bytes`);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new Problem('malformed_json', error.message);
+  }
+  if (error.statusCode === 404) return new Problem('not_found');
+  if (error.statusCode === 413) return new Problem('payload_too_large');
+  if (error.statusCode === 415) return new Problem('unsupported_media_type');
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return new Problem('malformed_json', error.message);
+  // Not an input problem: the store or the process failed. The write did not happen; retry.
+  log(error);
+  return new Problem('overloaded', 'the server could not complete the request; retry later', undefined, 1);
+}

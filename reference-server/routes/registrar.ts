@@ -1,0 +1,91 @@
+// Routes are data (schemas/routes.ts); modules only supply handlers by route id. Mounting adds
+// auth (before the body is read), schemas, body-size and header checks, and a fallback for ids
+// no module handles.
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import { routes, type RouteSpec } from '../../schemas/routes.js';
+import { schemaId } from '../../schemas/index.js';
+import { Problem } from '../errors.js';
+import type { Authenticator } from '../auth.js';
+import type { Caller } from '../model.js';
+import type { ServerContext } from '../context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest { caller?: Caller }
+}
+
+export type RouteHandler = (req: FastifyRequest, reply: FastifyReply, caller: Caller) => Promise<unknown>;
+export type RouteModule = (r: RouteRegistrar, ctx: ServerContext) => void;
+
+export class RouteRegistrar {
+  readonly handlers = new Map<string, RouteHandler>();
+  private readonly known = new Set(routes.map((r) => r.id));
+
+  handle(id: string, handler: RouteHandler): void {
+    if (!this.known.has(id)) throw new Error(`route ${id} is not in schemas/routes.ts`);
+    if (this.handlers.has(id)) throw new Error(`route ${id} handled twice`);
+    this.handlers.set(id, handler);
+  }
+}
+
+/** INT-010: the serialized payload limit, checked before the schema. */
+export const MAX_PAYLOAD_BYTES = 131072;
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{8,128}$/;
+
+/** `{address}` holds slashes: mount one Fastify route per address length (2 or 3 segments). */
+function fastifyPaths(path: string): string[] {
+  const withParams = path.replace(/\{(\w+)\}/g, (_m, name: string) => (name === 'address' ? '{address}' : `:${name}`));
+  if (!withParams.includes('{address}')) return [withParams];
+  return [withParams.replace('{address}', ':seg1/:seg2'), withParams.replace('{address}', ':seg1/:seg2/:seg3')];
+}
+
+export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fallbacks: RouteRegistrar, auth: Authenticator): void {
+  for (const spec of routes) {
+    const handler = registrar.handlers.get(spec.id) ?? fallbacks.handlers.get(spec.id);
+    if (!handler) throw new Error(`no handler for route ${spec.id}`);
+    for (const url of fastifyPaths(spec.path)) mountOne(app, spec, url, handler, auth);
+  }
+}
+
+function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: RouteHandler, auth: Authenticator): void {
+  const schema: Record<string, unknown> = {};
+  if (spec.body) schema.body = { $ref: schemaId(spec.body) };
+  if (spec.query) schema.querystring = spec.query;
+  const options: RouteShorthandOptions = {
+    schema,
+    // SEC-001/002: 401 and 403 come before any parsing or validation.
+    onRequest: async (req) => {
+      if (spec.auth === 'none') return;
+      req.caller = await auth.authenticate(req.headers);
+      if (spec.auth === 'admin' && !req.caller.admin) throw new Problem('forbidden', 'this route needs the admin key');
+    },
+    preValidation: async (req) => {
+      if (spec.bodyOptional && req.body === undefined) req.body = {};
+      if (spec.headers?.includes('Idempotency-Key')) {
+        const key = req.headers['idempotency-key'];
+        if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
+          throw new Problem('idempotency_key_invalid', 'Idempotency-Key must be 8 to 128 visible ASCII characters');
+        }
+      }
+      if (spec.body === 'intent-create-request') {
+        const payload = (req.body as { payload?: unknown } | undefined)?.payload;
+        if (payload !== undefined && Buffer.byteLength(JSON.stringify(payload)) > MAX_PAYLOAD_BYTES) {
+          throw new Problem('payload_too_large', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes serialized`);
+        }
+      }
+    },
+    onSend: async (req, reply, payload) => {
+      const trace = req.headers['x-trace-id'];
+      if (typeof trace === 'string') reply.header('x-trace-id', trace);
+      return payload;
+    },
+  };
+  app.route({
+    method: spec.method, url, ...options,
+    handler: async (req, reply) => {
+      const body = await handler(req, reply, req.caller ?? { address: 'anonymous', admin: false });
+      if (reply.sent) return reply;
+      return body;
+    },
+  });
+}
