@@ -1,3 +1,139 @@
 #!/usr/bin/env node
-console.error('axp-conformance: not built yet (see issue 5)');
-process.exit(2);
+// axp-conformance: flags → runConformance → exit code. 0 every applicable MUST case passed;
+// 1 a case failed or a baseline entry is stale; 2 usage error or the harness broke; 3 nothing measured.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { UsageError } from './errors.js';
+import { registeredCases, registryProblems } from './registry.js';
+import { REPORTER_NAMES, isReporterName, type ReporterName } from './reporters/reporter.js';
+import { runConformance } from './runner.js';
+import type { LevelOption } from './selection.js';
+import { kitInfo } from './version.js';
+
+interface CliFlags {
+  target?: string;
+  adminKey?: string;
+  receiverHost: string;
+  only?: string[];
+  skip?: string[];
+  level: LevelOption;
+  reporter: ReporterName[];
+  out: string;
+  baseline?: string;
+  seed?: number;
+  timeoutScale: number;
+  agents?: string;
+  concurrency: number;
+  list?: boolean;
+  trace?: boolean;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('not a positive number');
+  return n;
+}
+
+function reporterList(value: string): ReporterName[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !isReporterName(n));
+  if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`unknown reporter ${bad.join(', ') || '(none)'}; choose from ${REPORTER_NAMES.join(', ')}`);
+  return names as ReporterName[];
+}
+
+function buildProgram(): Command {
+  return new Command('axp-conformance')
+    .description('Checks, case by case and requirement by requirement, whether a server speaks AXP v1.\nWithout --target it boots the reference server in process and runs against it.')
+    .version(kitInfo().version)
+    .option('--target <url>', 'base URL of the server under test (default: the embedded reference server)')
+    .addOption(new Option('--admin-key <key>', 'the target\'s admin key (registers the kit\'s agents)').env('AXP_ADMIN_KEY'))
+    .option('--receiver-host <host>', 'host the kit\'s http receivers listen on and advertise', '127.0.0.1')
+    .option('--only <patterns>', 'run only cases whose ID matches a glob, comma-separated (e.g. \'IDEM-*\'); repeatable', collect)
+    .option('--skip <patterns>', 'skip cases whose ID matches a glob, comma-separated; repeatable', collect)
+    .addOption(new Option('--level <level>', 'lowest level to run: must, should (MUST+SHOULD) or may (all)').choices(['must', 'should', 'may']).default('should'))
+    .option('--reporter <list>', `reporters, comma-separated: ${REPORTER_NAMES.join(',')}`, reporterList, ['console'] as ReporterName[])
+    .option('--out <dir>', 'directory for json, junit and html reports', 'conformance-report')
+    .option('--baseline <file>', 'known failures by case ID (JSON); a listed case that passes fails the run as stale')
+    .option('--seed <n>', 'seed for the run\'s random choices (printed on every run)', integer)
+    .option('--timeout-scale <f>', 'multiply every wait bound by F (slow targets, CI)', positive, 1)
+    .option('--agents <file>', 'pre-provisioned agents (schemas/agents-file.schema.json) instead of registering them')
+    .addOption(new Option('--concurrency <n>', 'cases run at once (default 1: sequential, deterministic)').argParser(integer).default(1).hideHelp())
+    .option('--list', 'print every case (ID, level, requirements, title) and exit')
+    .option('--trace', 'print every case\'s transcript (requests, responses, SSE frames, receiver hits)')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+}
+
+function printList(): void {
+  const cases = registeredCases();
+  for (const problem of registryProblems(cases)) process.stderr.write(`registry: ${problem}\n`);
+  for (const c of cases) process.stdout.write(`${c.id.padEnd(10)} ${c.level.padEnd(6)} ${c.requirements.join(',').padEnd(24)} ${c.title}\n`);
+  process.stdout.write(`${cases.length} cases\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+    throw err;
+  }
+  const flags = program.opts<CliFlags>();
+  if (program.args.length > 0) {
+    process.stderr.write(`axp-conformance: unexpected argument ${program.args.join(' ')}\n`);
+    return 2;
+  }
+  if (flags.list) {
+    printList();
+    return 0;
+  }
+  try {
+    const run = await runConformance({
+      target: flags.target,
+      adminKey: flags.adminKey,
+      receiverHost: flags.receiverHost,
+      only: flags.only,
+      skip: flags.skip,
+      level: flags.level,
+      seed: flags.seed,
+      timeoutScale: flags.timeoutScale,
+      agents: flags.agents,
+      baseline: flags.baseline,
+      reporters: flags.reporter,
+      outDir: flags.out,
+      trace: flags.trace,
+      concurrency: flags.concurrency,
+    });
+    return run.exitCode;
+  } catch (err) {
+    if (err instanceof UsageError) process.stderr.write(`axp-conformance: ${err.message}\n`);
+    else process.stderr.write(`axp-conformance: harness error: ${(err as Error).stack ?? String(err)}\n`);
+    return 2;
+  }
+}
+
+function exit(code: number): void {
+  process.exitCode = code;
+  // Let both streams drain before leaving, whatever handles a target left open.
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+main(process.argv).then(exit, (err: unknown) => {
+  process.stderr.write(`axp-conformance: harness error: ${(err as Error)?.stack ?? String(err)}\n`);
+  exit(2);
+});

@@ -6,6 +6,10 @@ import type { Notifier } from './notifier.js';
 import type { DeliveryEngine } from './delivery/engine.js';
 import type { IntentService } from './intents.js';
 import type { SseRegistry } from './sse.js';
+import type { DeliveryPolicy } from './model.js';
+
+/** A check on a delivery policy at registration (issue 4: SSRF on callback URLs); throw a Problem to refuse. */
+export type PolicyCheck = (policy: DeliveryPolicy, address: string) => Promise<void>;
 
 export interface ServerSettings {
   adminKey: string;
@@ -29,6 +33,7 @@ export interface ServerContext {
   engine: DeliveryEngine;
   intents: IntentService;
   sse: SseRegistry;
+  policyChecks: PolicyCheck[];
   /** Aborted when the server starts shutting down: long polls and SSE end early. */
   shutdown: AbortSignal;
 }

@@ -26,7 +26,7 @@ interface NearMiss { name: string; scheme: Scheme; secret: string; headers: Reco
 interface DelayCase { policy: Policy; failed_attempt: number; base_ms: number; min_ms: number; max_ms: number }
 interface RetryAfterCase { name: string; policy: Policy; failed_attempt: number; retry_after: string; now: string; min_ms: number; max_ms: number }
 interface OutcomeCase { answer: AttemptAnswer; attempt: number; max_attempts: number; outcome: string }
-interface IdempotencyPair { name: string; a: string; b: string; expected: 'replay' | 'conflict'; canonical_a: string; canonical_b: string }
+interface IdempotencyPair { name: string; a: string; b: string; expected: 'replay' | 'conflict'; canonical_a: string; canonical_b: string; fingerprint_a: string; fingerprint_b: string }
 interface SseEvent { id?: string; event?: string; data: string; last_event_id: string }
 interface SseCase { name: string; text: string; events: SseEvent[]; comments: string[]; retry: number[]; cut_mid_frame: boolean }
 type LifecycleCase = { status: Status; operation: Operation } & ({ ok: true; next_status: Status; event_type: string } | { ok: false; error: string });
@@ -151,8 +151,9 @@ describe('idempotency', () => {
   };
   it.each(byName(vectors.idempotency.pairs))('%s', (_n, p) => {
     // Server: same fingerprint <=> replay; its canonical form is the vector's.
-    const same = requestFingerprint(JSON.parse(p.a)) === requestFingerprint(JSON.parse(p.b));
-    expect(same ? 'replay' : 'conflict').toBe(p.expected);
+    const [fa, fb] = [requestFingerprint(JSON.parse(p.a)), requestFingerprint(JSON.parse(p.b))];
+    expect(fa === fb ? 'replay' : 'conflict').toBe(p.expected);
+    expect([fa, fb]).toEqual([p.fingerprint_a, p.fingerprint_b]);
     expect(canonicalJson(withoutIgnored(p.a))).toBe(p.canonical_a);
     expect(canonicalJson(withoutIgnored(p.b))).toBe(p.canonical_b);
     // Kit: from raw text and from parsed values.

@@ -1,6 +1,6 @@
 // The kit's model of retry timing (DLV-013..DLV-016), independent of the reference server:
 // delay after failed attempt n = min(max_delay_ms, initial_delay_ms × multiplier^(n−1)) × [0.8, 1.2];
-// a Retry-After answer is honoured within [that minimum, max_delay_ms]; 410 stops retrying.
+// a Retry-After answer is honoured, clamped to [that minimum, max_delay_ms]; 410 stops retrying.
 
 export interface RetryPolicy {
   initial_delay_ms: number;
@@ -9,7 +9,7 @@ export interface RetryPolicy {
 }
 
 export interface DelayBounds {
-  /** The undithered delay. */
+  /** The delay before jitter (d). */
   base: number;
   min: number;
   max: number;
@@ -31,35 +31,40 @@ export function delayWithin(bounds: { min: number; max: number }, delayMs: numbe
   return delayMs >= bounds.min - ROUNDING_TOLERANCE_MS - slackMs && delayMs <= bounds.max + ROUNDING_TOLERANCE_MS + slackMs;
 }
 
-const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const RFC850_DATE = /^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
+const ASCTIME_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+
+/** An HTTP-date (RFC 9110: IMF-fixdate, or the obsolete RFC 850 and asctime forms) as epoch ms. */
+export function parseHttpDate(value: string): number | undefined {
+  const text = IMF_FIXDATE.test(value) || RFC850_DATE.test(value) ? value : ASCTIME_DATE.test(value) ? `${value} GMT` : undefined;
+  if (text === undefined) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : at;
+}
 
 /**
- * A Retry-After value (RFC 9110: delay-seconds or IMF-fixdate) as milliseconds from `nowMs`;
- * undefined when absent or not valid (then the ordinary backoff applies). A past date is 0.
+ * A Retry-After value (delta-seconds or HTTP-date) as milliseconds from `nowMs`; undefined when
+ * absent or not valid (then the ordinary backoff applies). A past date is 0.
  */
 export function retryAfterMs(header: string | undefined, nowMs: number): number | undefined {
   if (header === undefined) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
-  if (!IMF_FIXDATE.test(value)) return undefined;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  const at = parseHttpDate(value);
+  return at === undefined ? undefined : Math.max(0, at - nowMs);
 }
 
 /**
- * The interval a conforming delay lies in when the failed attempt answered Retry-After: never sooner
- * than the receiver asked nor than the policy's minimum, never later than max_delay_ms. Waiting the
- * ordinary jittered delay is also fine when it is later than what was asked.
+ * DLV-015: the delay after a failed attempt whose answer carried Retry-After: exactly the asked
+ * delay clamped to [0.8 × d, max_delay_ms] (min = max); without a valid one, the ordinary bounds.
  */
 export function retryAfterBounds(policy: RetryPolicy, failedAttempt: number, header: string | undefined, nowMs: number): DelayBounds {
   const ordinary = allowedDelayBounds(policy, failedAttempt);
   const asked = retryAfterMs(header, nowMs);
   if (asked === undefined) return ordinary;
-  return {
-    base: ordinary.base,
-    min: Math.min(policy.max_delay_ms, Math.max(ordinary.min, asked)),
-    max: Math.min(policy.max_delay_ms, Math.max(ordinary.max, asked)),
-  };
+  const delay = Math.min(policy.max_delay_ms, Math.max(ordinary.min, asked));
+  return { base: ordinary.base, min: delay, max: delay };
 }
 
 export type AttemptAnswer = number | 'timeout' | 'refused';

@@ -230,7 +230,7 @@ export class DeliveryEngine {
   /** RES-009: resume and resolve also acknowledge an open delivery (no extra event). */
   async settleOpen(tx: StoreTx, intent: Intent): Promise<void> {
     const open = await tx.openDelivery(intent.intent_id);
-    if (open?.state === 'leased') await this.close(tx, open, 'acked');
+    if (open) await this.close(tx, open, open.state === 'leased' ? 'acked' : 'canceled');
   }
 
   /** HTTP-006: a 2xx from the receiver = delivered + acknowledged; a closed delivery adds nothing. */

@@ -36,15 +36,21 @@ export function honourRetryAfter(policy: BackoffPolicy, failedAttempt: number, r
   return Math.round(Math.min(policy.max_delay_ms, Math.max(lower, retryAfterMs)));
 }
 
-const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+// RFC 9110 HTTP-date: IMF-fixdate, or the obsolete RFC 850 / asctime forms (asctime is GMT without saying so).
+const HTTP_DATE_FORMS = [
+  /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+  /^[A-Z][a-z]+day, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT$/,
+];
+const ASCTIME = /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
 
 /** Parses a Retry-After header (delta-seconds or HTTP-date) into milliseconds from `nowMs`. */
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  // Date.parse alone accepts almost anything ("2030", "-5"); only an IMF-fixdate counts as a date.
-  if (!IMF_FIXDATE.test(trimmed)) return undefined;
-  const date = Date.parse(trimmed);
+  // Date.parse alone accepts almost anything ("2030-01-01", "-5"); only an HTTP-date counts.
+  const httpDate = HTTP_DATE_FORMS.some((form) => form.test(trimmed)) ? trimmed : ASCTIME.test(trimmed) ? `${trimmed} GMT` : undefined;
+  if (httpDate === undefined) return undefined;
+  const date = Date.parse(httpDate);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

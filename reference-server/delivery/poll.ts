@@ -1,0 +1,26 @@
+// POLL-001..POLL-005: the poll binding. A long poll that answers as soon as at least one delivery
+// is handed out, or with an empty list after wait_seconds.
+import type { FastifyRequest } from 'fastify';
+import { pullAgent } from './stream.js';
+import { waitUntil } from '../routes/common.js';
+import type { BindingAdapter } from './engine.js';
+import type { Caller, Delivery } from '../model.js';
+import type { ServerContext } from '../context.js';
+
+export const pollAdapter: BindingAdapter = { binding: 'poll', mode: 'pull' };
+
+const DEFAULT_LIMIT = 10;
+
+export async function servePoll(ctx: ServerContext, req: FastifyRequest, caller: Caller) {
+  const { address, pull } = await pullAgent(ctx, req, caller);
+  const q = req.query as { wait_seconds?: number; limit?: number };
+  let deliveries: Delivery[] = [];
+  if (pull) {
+    await waitUntil(ctx, `agent:${address}`, (q.wait_seconds ?? 0) * 1000, async () => {
+      deliveries = await ctx.engine.claim(address, { limit: q.limit ?? DEFAULT_LIMIT });
+      return deliveries.length > 0;
+    });
+  }
+  const agent = await ctx.store.read((tx) => tx.getAgent(address));
+  return { ok: true, deliveries, next_seq: deliveries.length ? deliveries[deliveries.length - 1].seq : (agent?.last_delivery_seq ?? 0) };
+}

@@ -1,0 +1,90 @@
+// AGT-001..AGT-012: register or update an agent (admin), read it (itself or admin).
+import { Problem } from '../errors.js';
+import { generateApiKey, generateSigningSecret, hashKey, type Authenticator } from '../auth.js';
+import { effectivePolicy } from '../delivery/engine.js';
+import { isoAt } from '../clock.js';
+import { addressFromParams, assertSelfOrAdmin } from './common.js';
+import type { AgentRecord, DeliveryPolicy, Json } from '../model.js';
+import type { RouteRegistrar } from './registrar.js';
+import type { ServerContext } from '../context.js';
+
+/** HTTP-012: how long a rotated-out secret keeps signing beside the new one. */
+export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+interface RegistrationBody {
+  delivery: Partial<DeliveryPolicy> & { binding: DeliveryPolicy['binding'] };
+  display_name?: string;
+  rotate_key?: boolean;
+  rotate_secret?: boolean;
+  metadata?: Record<string, string>;
+}
+
+export function toWireAgent(agent: AgentRecord): Json {
+  const wire: Json = { address: agent.address, delivery: agent.delivery, created_at: agent.created_at, updated_at: agent.updated_at };
+  if (agent.display_name !== undefined) wire.display_name = agent.display_name;
+  if (agent.metadata !== undefined) wire.metadata = agent.metadata;
+  return wire;
+}
+
+export function agentRoutes(auth: Authenticator) {
+  return (r: RouteRegistrar, ctx: ServerContext): void => {
+    r.handle('putAgent', async (req) => {
+      const address = addressFromParams(req);
+      const body = req.body as RegistrationBody;
+      const policy = effectivePolicy(body.delivery);
+      if (!ctx.engine.adapterFor(policy.binding)) {
+        throw new Problem('validation_failed', `binding ${policy.binding} is not supported by this server`, [{ pointer: '/delivery/binding', message: 'binding not supported', keyword: 'enum', location: 'body' }]);
+      }
+      if (policy.lease_seconds < ctx.settings.minLeaseSeconds) {
+        throw new Problem('limit_exceeded', `lease_seconds must be at least ${ctx.settings.minLeaseSeconds}`);
+      }
+      for (const check of ctx.policyChecks) await check(policy, address);
+
+      let apiKey: string | undefined;
+      let secret: string | undefined;
+      let oldKeyHash: string | undefined;
+      const result = await ctx.store.write(async (tx) => {
+        const existing = await tx.getAgent(address);
+        const now = ctx.clock.now();
+        const at = isoAt(now);
+        if (!existing || body.rotate_key) apiKey = generateApiKey();
+        if (existing && body.rotate_key) oldKeyHash = existing.key_hash;
+        let secrets = (existing?.secrets ?? []).filter((s) => !s.expires_at || Date.parse(s.expires_at) > now);
+        if (policy.binding === 'http' && (secrets.length === 0 || body.rotate_secret)) {
+          secret = generateSigningSecret();
+          secrets = [{ secret, created_at: at }, ...secrets.map((s) => ({ ...s, expires_at: s.expires_at ?? isoAt(now + SECRET_OVERLAP_MS) }))];
+        }
+        const agent: AgentRecord = {
+          address,
+          delivery: policy,
+          created_at: existing?.created_at ?? at,
+          updated_at: at,
+          key_hash: apiKey ? hashKey(apiKey) : (existing as AgentRecord).key_hash,
+          secrets,
+          last_delivery_seq: existing?.last_delivery_seq ?? 0,
+        };
+        const displayName = body.display_name ?? existing?.display_name;
+        const metadata = body.metadata ?? existing?.metadata;
+        if (displayName !== undefined) agent.display_name = displayName;
+        if (metadata !== undefined) agent.metadata = metadata;
+        await tx.putAgent(agent);
+        // TERM-010: intents that waited for this address (or for the old binding) go out now.
+        tx.onCommit(() => void ctx.engine.wake(address));
+        return { agent, created: !existing };
+      });
+      if (oldKeyHash) auth.forget(oldKeyHash);
+      const answer: Json = { ok: true, agent: toWireAgent(result.agent), created: result.created };
+      if (apiKey) answer.api_key = apiKey;
+      if (secret) answer.secret = secret;
+      return answer;
+    });
+
+    r.handle('getAgent', async (req, _reply, caller) => {
+      const address = addressFromParams(req);
+      assertSelfOrAdmin(caller, address);
+      const agent = await ctx.store.read((tx) => tx.getAgent(address));
+      if (!agent) throw new Problem('agent_not_found', `no agent ${address}`);
+      return { ok: true, agent: toWireAgent(agent) };
+    });
+  };
+}

@@ -1,0 +1,56 @@
+// EVT-005, SSE-001..SSE-010: the event log of an intent, as a list and as a bounded SSE observe.
+import { isTerminal } from '../lifecycle.js';
+import { SseSession } from '../sse.js';
+import { loadIntent, sinceFrom } from './common.js';
+import type { RouteRegistrar } from './registrar.js';
+import type { ServerContext } from '../context.js';
+
+export const DEFAULT_WAIT_SECONDS = 15;
+
+export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
+  r.handle('listEvents', async (req, _reply, caller) => {
+    const id = (req.params as { intent_id: string }).intent_id;
+    const since = (req.query as { since?: number }).since ?? 0;
+    const events = await ctx.store.read(async (tx) => {
+      await loadIntent(tx, id, caller, 'read');
+      return tx.listEvents(id, since);
+    });
+    return { ok: true, events, next_seq: events.length ? events[events.length - 1].seq : since };
+  });
+
+  r.handle('streamEvents', async (req, reply, caller) => {
+    const id = (req.params as { intent_id: string }).intent_id;
+    const since = sinceFrom(req);
+    const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? DEFAULT_WAIT_SECONDS;
+    const intent = await ctx.store.read((tx) => loadIntent(tx, id, caller, 'read'));
+
+    const session = new SseSession(reply, ctx.sse, { waitSeconds: wait, since, keepaliveMs: ctx.settings.keepaliveSeconds * 1000, highWaterMark: ctx.settings.sseHighWaterMark });
+    // SSE-009: nothing more will come for a terminal intent the client has fully seen.
+    if (isTerminal(intent.status) && since >= intent.last_seq) {
+      session.end('terminal');
+      return;
+    }
+    let busy = false;
+    let again = false;
+    const pump = async (): Promise<void> => {
+      if (busy) { again = true; return; }
+      busy = true;
+      try {
+        do {
+          again = false;
+          const events = await ctx.store.read((tx) => tx.listEvents(id, session.nextSeq));
+          for (const event of events) {
+            if (!session.write({ id: event.seq, event: event.event_type, data: event })) return;
+            if (isTerminal(event.status)) { session.end('terminal'); return; }
+          }
+        } while (again && !session.closed);
+      } finally {
+        busy = false;
+      }
+    };
+    session.onEnd(ctx.notifier.subscribe(`intent:${id}`, () => void pump().catch(() => session.end('shutdown'))));
+    await pump();
+    if (wait === 0) session.end('wait_elapsed');
+    await session.done;
+  });
+}

@@ -1,0 +1,155 @@
+// INT-*, RES-*, DLV-010/022: create, read, list, and every write on an intent.
+import { Problem } from '../errors.js';
+import { STATUSES, type Operation } from '../lifecycle.js';
+import { idempotentWrite } from '../idempotency.js';
+import { intentResponse, isTerminalIntent, loadIntent, waitUntil, writeResponse } from './common.js';
+import type { CreateIntentInput } from '../intents.js';
+import type { ErrorObject, Intent, Json, WaitingReason } from '../model.js';
+import type { RouteRegistrar } from './registrar.js';
+import type { ServerContext } from '../context.js';
+import type { StoreTx } from '../store/store.js';
+
+const DEFAULT_LIST_LIMIT = 50;
+
+interface ResumeBody {
+  action?: 'progress' | 'wait' | 'complete' | 'fail';
+  outcome?: 'success' | 'failure';
+  task_result?: { outcome: string; comment?: string };
+  result?: Json;
+  error?: ErrorObject;
+  waiting_reason?: WaitingReason;
+  reason?: string;
+  progress?: Json;
+  delivery_id?: string;
+}
+
+interface ResolvedWrite { op: Operation; patch: Partial<Intent>; waitingReason?: WaitingReason; details?: Json }
+
+const ACTION_FIELDS = new Set(['action', 'result', 'error', 'waiting_reason', 'reason', 'progress', 'delivery_id']);
+
+/** RES-003..RES-008: the three accepted resume shapes, mapped to one lifecycle operation. */
+export function resumeToWrite(body: ResumeBody, intent: Intent): ResolvedWrite {
+  if (body.action) {
+    switch (body.action) {
+      case 'progress': return { op: 'progress', patch: {}, details: body.progress ? { progress: body.progress } : undefined };
+      case 'wait': return { op: 'wait', patch: {}, waitingReason: body.waiting_reason, details: body.reason ? { reason: body.reason } : undefined };
+      case 'fail': return { op: 'fail', patch: { error: body.error as ErrorObject } };
+      case 'complete': {
+        // RES-004: other top-level fields of a complete become the result.
+        const extra = Object.fromEntries(Object.entries(body).filter(([k]) => !ACTION_FIELDS.has(k)));
+        return { op: 'complete', patch: { result: body.result ?? extra } };
+      }
+    }
+  }
+  if (body.outcome) {
+    return body.outcome === 'success'
+      ? { op: 'complete', patch: { result: body.result ?? {} } }
+      : { op: 'fail', patch: { error: body.error ?? { code: 'agent_failure' }, ...(body.result ? { result: body.result } : {}) } };
+  }
+  const task = body.task_result as { outcome: string; comment?: string };
+  const rules = intent.human_task;
+  if (rules?.allowed_outcomes && !rules.allowed_outcomes.includes(task.outcome)) {
+    throw new Problem('outcome_not_allowed', `outcome ${task.outcome} is not one of ${rules.allowed_outcomes.join(', ')}`);
+  }
+  if (rules?.required_comment && !(task.comment ?? '').trim()) throw new Problem('comment_required', 'this task requires a comment');
+  const result = { task_result: task };
+  return task.outcome === 'rejected'
+    ? { op: 'fail', patch: { result, error: { code: 'task_rejected' } } }
+    : { op: 'complete', patch: { result } };
+}
+
+export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
+  const intentId = (params: unknown) => (params as { intent_id: string }).intent_id;
+
+  r.handle('createIntent', async (req, reply, caller) => {
+    const body = req.body as CreateIntentInput & { from_agent?: string };
+    // INT-004: from_agent is the key's agent; a from_agent in the body is ignored.
+    const { from_agent: _ignored, ...input } = body;
+    return idempotentWrite(ctx, req, reply, caller, 'createIntent', async (tx) => {
+      const agent = await tx.getAgent(input.to_agent);
+      if (!agent && ctx.settings.strictAddresses) throw new Problem('agent_not_found', `no agent ${input.to_agent}`);
+      const created = await ctx.intents.create(tx, caller, input, agent);
+      return intentResponse(created.intent);
+    });
+  });
+
+  r.handle('getIntent', async (req, _reply, caller) => {
+    const id = intentId(req.params);
+    const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? 0;
+    let intent = await ctx.store.read((tx) => loadIntent(tx, id, caller, 'read'));
+    if (wait > 0 && !isTerminalIntent(intent)) {
+      // SSE-020: long poll until terminal or wait_seconds.
+      await waitUntil(ctx, `intent:${id}`, wait * 1000, async () => {
+        intent = await ctx.store.read((tx) => loadIntent(tx, id, caller, 'read'));
+        return isTerminalIntent(intent);
+      });
+    }
+    return intentResponse(intent);
+  });
+
+  r.handle('listIntents', async (req, _reply, caller) => {
+    const q = req.query as { status?: string; role?: 'sender' | 'receiver' | 'any'; limit?: number; cursor?: string };
+    const statuses = q.status?.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+    const unknown = statuses?.find((s) => !(STATUSES as readonly string[]).includes(s));
+    if (unknown) {
+      throw new Problem('validation_failed', `unknown status ${unknown}`, [{ pointer: '/status', message: `must be one of ${STATUSES.join(', ')}`, keyword: 'enum', location: 'query' }]);
+    }
+    let cursor: string | undefined;
+    if (q.cursor) {
+      cursor = Buffer.from(q.cursor, 'base64url').toString();
+      if (!/^\d+$/.test(cursor)) throw new Problem('validation_failed', 'invalid cursor', [{ pointer: '/cursor', message: 'not a cursor from this server', keyword: 'format', location: 'query' }]);
+    }
+    const participant = caller.admin && !q.role ? undefined : { address: caller.address, role: q.role ?? 'any' };
+    const page = await ctx.store.read((tx) => tx.listIntents({ participant, statuses, cursor, limit: q.limit ?? DEFAULT_LIST_LIMIT }));
+    return { ok: true, intents: page.items, next_cursor: page.nextCursor && Buffer.from(page.nextCursor).toString('base64url') };
+  });
+
+  r.handle('ackIntent', async (req, _reply, caller) => {
+    const id = intentId(req.params);
+    const { delivery_id: deliveryId } = req.body as { delivery_id?: string };
+    return ctx.store.write(async (tx) => {
+      const intent = await loadIntent(tx, id, caller, 'receiver');
+      return writeResponse(await ctx.engine.ackInTx(tx, intent, deliveryId, caller.address));
+    });
+  });
+
+  const receiverWrite = (operation: string, toWrite: (body: never, intent: Intent) => ResolvedWrite) => {
+    r.handle(operation, async (req, reply, caller) => {
+      const id = intentId(req.params);
+      return idempotentWrite(ctx, req, reply, caller, `${operation}:${id}`, async (tx: StoreTx) => {
+        const intent = await loadIntent(tx, id, caller, 'receiver');
+        const write = toWrite(req.body as never, intent);
+        // RES-009: a result also acknowledges the open delivery.
+        await ctx.engine.settleOpen(tx, intent);
+        const applied = await ctx.intents.apply(tx, intent, write.op, { actor: caller.address, patch: write.patch, waitingReason: write.waitingReason, details: write.details });
+        return writeResponse(applied);
+      });
+    });
+  };
+  receiverWrite('resumeIntent', (body: ResumeBody, intent) => resumeToWrite(body, intent));
+  receiverWrite('resolveIntent', (body: { status: 'COMPLETED' | 'FAILED' | 'CANCELED'; result?: Json; error?: ErrorObject; reason?: string }) => {
+    const patch: Partial<Intent> = {};
+    if (body.result) patch.result = body.result;
+    if (body.error) patch.error = body.error;
+    if (body.reason) patch.reason = body.reason;
+    const op: Operation = body.status === 'COMPLETED' ? 'complete' : body.status === 'FAILED' ? 'fail' : 'cancel';
+    return { op, patch };
+  });
+
+  r.handle('cancelIntent', async (req, reply, caller) => {
+    const id = intentId(req.params);
+    const { reason } = req.body as { reason?: string };
+    return idempotentWrite(ctx, req, reply, caller, `cancelIntent:${id}`, async (tx) => {
+      const intent = await loadIntent(tx, id, caller, 'sender');
+      return writeResponse(await ctx.intents.apply(tx, intent, 'cancel', { actor: caller.address, patch: reason ? { reason } : {} }));
+    });
+  });
+
+  r.handle('redeliverIntent', async (req, _reply, caller) => {
+    const id = intentId(req.params);
+    return ctx.store.write(async (tx) => {
+      const intent = await loadIntent(tx, id, caller, 'read');
+      return writeResponse(await ctx.engine.redeliverInTx(tx, intent, caller.address));
+    });
+  });
+}
