@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // axp-conformance: flags → runConformance → exit code. 0 every applicable MUST case passed;
 // 1 a case failed or a baseline entry is stale; 2 usage error or the harness broke; 3 nothing measured.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { ConformanceCase } from './case.js';
 import { UsageError } from './errors.js';
 import { registeredCases, registryProblems } from './registry.js';
 import { REPORTER_NAMES, isReporterName, type ReporterName } from './reporters/reporter.js';
@@ -23,6 +26,7 @@ interface CliFlags {
   timeoutScale: number;
   agents?: string;
   concurrency: number;
+  cases?: string;
   list?: boolean;
   trace?: boolean;
 }
@@ -67,15 +71,27 @@ function buildProgram(): Command {
     .option('--timeout-scale <f>', 'multiply every wait bound by F (slow targets, CI)', positive, 1)
     .option('--agents <file>', 'pre-provisioned agents (schemas/agents-file.schema.json) instead of registering them')
     .addOption(new Option('--concurrency <n>', 'cases run at once (default 1: sequential, deterministic)').argParser(integer).default(1).hideHelp())
+    .addOption(new Option('--cases <module>', 'run the cases a module exports as allCases instead of the kit\'s own').hideHelp())
     .option('--list', 'print every case (ID, level, requirements, title) and exit')
     .option('--trace', 'print every case\'s transcript (requests, responses, SSE frames, receiver hits)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 }
 
-function printList(): void {
-  const cases = registeredCases();
-  for (const problem of registryProblems(cases)) process.stderr.write(`registry: ${problem}\n`);
+async function loadCases(file: string): Promise<ConformanceCase[]> {
+  let mod: { allCases?: unknown };
+  try {
+    mod = (await import(pathToFileURL(resolve(file)).href)) as { allCases?: unknown };
+  } catch (err) {
+    throw new UsageError(`cannot load --cases ${file}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(mod.allCases)) throw new UsageError(`--cases ${file} does not export allCases`);
+  return mod.allCases as ConformanceCase[];
+}
+
+function printList(own: ConformanceCase[] | undefined): void {
+  const cases = own ?? registeredCases();
+  if (!own) for (const problem of registryProblems(cases)) process.stderr.write(`registry: ${problem}\n`);
   for (const c of cases) process.stdout.write(`${c.id.padEnd(10)} ${c.level.padEnd(6)} ${c.requirements.join(',').padEnd(24)} ${c.title}\n`);
   process.stdout.write(`${cases.length} cases\n`);
 }
@@ -93,12 +109,14 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`axp-conformance: unexpected argument ${program.args.join(' ')}\n`);
     return 2;
   }
-  if (flags.list) {
-    printList();
-    return 0;
-  }
   try {
+    const cases = flags.cases ? await loadCases(flags.cases) : undefined;
+    if (flags.list) {
+      printList(cases);
+      return 0;
+    }
     const run = await runConformance({
+      cases,
       target: flags.target,
       adminKey: flags.adminKey,
       receiverHost: flags.receiverHost,

@@ -150,6 +150,7 @@ export class CaseClient {
 
     const reader = createSseReader({
       onFrame: (frame) => {
+        if (cut.signal.aborted) return; // frames after the cut were never read by the kit
         const seen: SseFrameSeen = { data: frame.data, json: parseJson(frame.data), atMs: transcript.elapsedMs() };
         if (frame.id !== undefined) seen.id = frame.id;
         if (frame.event !== undefined) seen.event = frame.event;
@@ -160,6 +161,7 @@ export class CaseClient {
         if (violation || open.until?.(seen, result.frames)) cut.abort();
       },
       onComment: (comment) => {
+        if (cut.signal.aborted) return;
         result.comments.push(comment);
         transcript.add({ kind: 'sse-comment', summary: `: ${comment}` });
       },
@@ -190,7 +192,14 @@ export class CaseClient {
         this.fail(`${label}: an SSE answer must be text/event-stream`, 'text/event-stream', type || '(no content-type)');
       }
       const decoder = new TextDecoder();
-      for await (const chunk of res.body) reader.feed(decoder.decode(chunk as Buffer, { stream: true }));
+      for await (const chunk of res.body) {
+        reader.feed(decoder.decode(chunk as Buffer, { stream: true }));
+        if (cut.signal.aborted) break;
+      }
+      if (cut.signal.aborted) {
+        res.body.destroy();
+        throw cut.signal.reason;
+      }
       reader.feed(decoder.decode());
       result.cutMidFrame = reader.end().cutMidFrame;
       result.ended = true;

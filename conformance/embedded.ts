@@ -24,6 +24,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     testClock: true,
     allowPrivateCallbacks: true,
     logger: false,
+    // Short keepalives so a case can observe them within its bounds (SSE keepalive requirement).
+    keepaliveSeconds: 2,
     ...options.serverOptions,
   } as Parameters<typeof buildServer>[0];
   const app = await buildServer(serverOptions);

@@ -1,3 +1,50 @@
 #!/usr/bin/env node
-console.error('axp-server: not built yet (see issue 3)');
-process.exit(2);
+// npx axp-server [--port 8080] [--host 127.0.0.1] [--store sqlite:./axp.db | memory] [--admin-key KEY] …
+import { Command, InvalidArgumentError } from 'commander';
+import { buildServer } from './app.js';
+import { SERVER_VERSION } from './routes/discovery.js';
+
+const integer = (min: number, max: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
+  return n;
+};
+
+const program = new Command()
+  .name('axp-server')
+  .description('AXP reference server')
+  .version(SERVER_VERSION)
+  .option('--port <port>', 'port to listen on (0 = any free port)', integer(0, 65535), 8080)
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--store <store>', 'sqlite:<file> or memory', 'sqlite:./axp.db')
+  .option('--admin-key <key>', 'admin API key (env AXP_ADMIN_KEY; generated and printed when absent)')
+  .option('--test-clock', 'enable the test-clock extension (POST /v1/_test/clock)', false)
+  .option('--allow-private-callbacks', 'allow http callback URLs on private, loopback and link-local addresses', false)
+  .option('--strict-addresses', 'refuse intents to unregistered agents (404 agent_not_found)', false)
+  .option('--keepalive-seconds <n>', 'seconds between SSE keepalive comments', integer(1, 15), 15)
+  .option('--log', 'log requests (JSON lines on stdout)', false);
+
+program.parse();
+const opts = program.opts<{
+  port: number; host: string; store: string; adminKey?: string; testClock: boolean;
+  allowPrivateCallbacks: boolean; strictAddresses: boolean; keepaliveSeconds: number; log: boolean;
+}>();
+
+const adminKey = opts.adminKey ?? process.env.AXP_ADMIN_KEY;
+const app = await buildServer({
+  store: opts.store, adminKey, testClock: opts.testClock, allowPrivateCallbacks: opts.allowPrivateCallbacks,
+  strictAddresses: opts.strictAddresses, keepaliveSeconds: opts.keepaliveSeconds, logger: opts.log,
+});
+const url = await app.listen({ port: opts.port, host: opts.host });
+console.log(`axp-server listening on ${url}`);
+if (!adminKey) console.log(`admin key (shown once): ${app.axp.settings.adminKey}`);
+
+let closing = false;
+const stop = (signal: string) => {
+  if (closing) return;
+  closing = true;
+  console.log(`axp-server: ${signal}, shutting down`);
+  app.close().then(() => process.exit(0), (error: unknown) => { console.error(error); process.exit(1); });
+};
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));

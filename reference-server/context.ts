@@ -34,6 +34,8 @@ export interface ServerContext {
   intents: IntentService;
   sse: SseRegistry;
   policyChecks: PolicyCheck[];
+  /** Intent types the server itself handles (capabilities; issue 4: intent.internal.delay.v1). */
+  supportedIntentTypes: string[];
   /** Aborted when the server starts shutting down: long polls and SSE end early. */
   shutdown: AbortSignal;
 }

@@ -22,6 +22,11 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
       done(new Problem('malformed_json', `request body is not valid JSON: ${(error as Error).message}`), undefined);
     }
   });
+  // ERR-004: an empty body is accepted whatever its Content-Type; a non-empty non-JSON body is 415.
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
+    if (String(body) === '') return done(null, undefined);
+    done(new Problem('unsupported_media_type', 'request bodies must be application/json'), undefined);
+  });
 
   // Schemas compiled once: bodies strictly, query strings with type coercion ("5" → 5).
   const bodyAjv = createAjv();
@@ -43,10 +48,6 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
     const location = LOCATIONS[context] ?? 'body';
     error.axpViolations = toViolations(errors as ErrorObject[]).map((v) => ({ ...v, location }));
     return error;
-  });
-
-  app.setNotFoundHandler((req) => {
-    throw new Problem('not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
   });
 
   app.setErrorHandler((error: FastifyError & { axpViolations?: Violation[] }, _req, reply) => {

@@ -157,6 +157,19 @@ export interface TimerRecord {
   data: Json;
 }
 
+/**
+ * An inbox thread as stored (INBOX-001, INBOX-020): which owner sees which intent, and the
+ * messages of its decision. Status, open, task, result and error are read from the intent.
+ */
+export interface ThreadRecord {
+  owner_agent: string;
+  thread_id: string;
+  kind: 'task' | 'completion';
+  created_at: string;
+  updated_at: string;
+  messages: { at: string; author: string; text: string }[];
+}
+
 /** Who is calling: an agent, or the admin key (which acts as agent://system/admin). */
 export interface Caller { address: string; admin: boolean }
 export const ADMIN_ADDRESS = 'agent://system/admin';

@@ -15,6 +15,8 @@ export class Scheduler {
   private running: Promise<number> | undefined;
   private again = false;
   private stopped = true;
+  /** Timers fired since start (the test-clock route reports the difference across one advance). */
+  firedTotal = 0;
 
   constructor(
     private readonly store: Store,
@@ -58,7 +60,7 @@ export class Scheduler {
   runDue(): Promise<number> {
     if (this.running) {
       this.again = true;
-      return this.running.then(() => this.runDue());
+      return this.running.then((first) => this.runDue().then((more) => first + more));
     }
     this.running = this.fireLoop().finally(() => {
       this.running = undefined;
@@ -75,7 +77,9 @@ export class Scheduler {
       if (due.length === 0) return fired;
       // Units run in submission order, so firing order is the (due_at, id) order.
       const results = await Promise.all(due.map((t) => this.fire(t)));
-      fired += results.filter(Boolean).length;
+      const count = results.filter(Boolean).length;
+      fired += count;
+      this.firedTotal += count;
     }
   }
 

@@ -35,12 +35,15 @@ const LOOKS_LIKE_REQUIREMENT = /^\s*[-*] <a id=/;
 
 export class SpecFormatError extends Error {}
 
-/** Inline Markdown reduced to plain text: links keep their label, emphasis markers go; code spans stay. */
+/** Inline Markdown reduced to plain text: links keep their label, emphasis markers go; code spans stay verbatim. */
 export function plainText(markdown: string): string {
   return markdown
-    .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
-    .replace(/\*\*([^*]+)\*\*/g, '$1')
-    .replace(/(^|[^*\w])\*([^*\s][^*]*)\*(?!\w)/g, '$1$2')
+    .split(/(`[^`]*`)/)
+    .map((part) => (part.startsWith('`') ? part : part
+      .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
+      .replace(/\*\*([^*]+)\*\*/g, '$1')
+      .replace(/(^|[^*\w])\*([^*\s][^*]*)\*(?!\w)/g, '$1$2')))
+    .join('')
     .trim();
 }
 

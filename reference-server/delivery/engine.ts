@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { isoAt, type Clock } from '../clock.js';
 import { Problem } from '../errors.js';
-import { isTerminal } from '../lifecycle.js';
+import { isTerminal, transition } from '../lifecycle.js';
 import { honourRetryAfter, nextDelayMs } from '../wire/backoff.js';
 import type { IntentService } from '../intents.js';
 import type { Notifier } from '../notifier.js';
@@ -83,6 +83,8 @@ export function toWireDelivery(intent: Intent, row: DeliveryRecord, fallbackLeas
 
 export class DeliveryEngine {
   private readonly adapters = new Map<Binding, BindingAdapter>();
+  /** Issue 4: intents the platform handles itself go to its internal agent, whatever to_agent says. */
+  private readonly routers: ((intent: Intent) => string | undefined)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -101,6 +103,11 @@ export class DeliveryEngine {
       const escalatedFrom = typeof timer.data.escalated_from === 'string' ? timer.data.escalated_from : undefined;
       await this.issue(tx, intent, { agent: String(timer.data.agent), attempt: Number(timer.data.attempt), escalatedFrom });
     });
+  }
+
+  /** A router names the agent a new intent is issued to instead of to_agent (undefined: no opinion). */
+  routeIntents(router: (intent: Intent) => string | undefined): void {
+    this.routers.push(router);
   }
 
   registerBinding(adapter: BindingAdapter): void {
@@ -133,7 +140,7 @@ export class DeliveryEngine {
     const row: DeliveryRecord = {
       delivery_id: randomUUID(),
       intent_id: intent.intent_id,
-      agent: options.agent ?? intent.to_agent,
+      agent: options.agent ?? this.routers.map((route) => route(intent)).find((a) => a !== undefined) ?? intent.to_agent,
       attempt: options.attempt ?? 1,
       state: 'pending',
       agent_seq: null,
@@ -269,13 +276,17 @@ export class DeliveryEngine {
     const nextAt = delay === undefined ? null : this.clock.now() + delay;
     const details: Record<string, unknown> = { attempt: row.attempt, error: failure.error, next_attempt_at: nextAt === null ? null : isoAt(nextAt), delivery_id: row.delivery_id };
     if (failure.statusCode !== undefined) details.status_code = failure.statusCode;
-    const attempted = await this.intents.apply(tx, intent, 'attempt_failed', { actor: 'system', details });
+    // INTL-014: an escalation delivery appends only what the state table allows and never fails the intent.
+    const escalation = row.escalated_from !== undefined;
+    const attempted = escalation && !transition(intent.status, 'attempt_failed').ok
+      ? { intent } : await this.intents.apply(tx, intent, 'attempt_failed', { actor: 'system', details });
     if (nextAt !== null) {
       const data: Record<string, unknown> = { attempt: row.attempt + 1, agent: row.agent };
       if (row.escalated_from) data.escalated_from = row.escalated_from;
       await this.scheduler.schedule(tx, { due_at: nextAt, kind: RETRY_TIMER, intent_id: intent.intent_id, data });
       return;
     }
+    if (escalation) return;
     const failedAt = isoAt(this.clock.now());
     await this.intents.apply(tx, attempted.intent, 'delivery_failed', {
       actor: 'system',

@@ -39,7 +39,26 @@ function fastifyPaths(path: string): string[] {
   return [withParams.replace('{address}', ':seg1/:seg2'), withParams.replace('{address}', ':seg1/:seg2/:seg3')];
 }
 
+/** ERR-010: which methods a concrete path supports (for 405 and its Allow header). */
+const ROUTE_PATTERNS = routes.map((spec) => ({
+  method: spec.method,
+  pattern: new RegExp(`^${spec.path.replace(/\{address\}/g, '[^/]+/[^/]+(?:/[^/]+)?').replace(/\{\w+\}/g, '[^/]+')}$`),
+}));
+
+export function methodsFor(path: string): string[] {
+  return [...new Set(ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+}
+
 export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fallbacks: RouteRegistrar, auth: Authenticator): void {
+  app.setNotFoundHandler(async (req, reply) => {
+    const path = req.url.split('?')[0];
+    const allowed = methodsFor(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      throw new Problem('method_not_allowed', `${req.method} is not supported on ${path}`);
+    }
+    throw new Problem('not_found', `no route ${req.method} ${path}`);
+  });
   for (const spec of routes) {
     const handler = registrar.handlers.get(spec.id) ?? fallbacks.handlers.get(spec.id);
     if (!handler) throw new Error(`no handler for route ${spec.id}`);

@@ -1,7 +1,7 @@
 // The memory engine: the same semantics as SQLite without a file. Units run one at a time; each
 // mutation records its undo, so a unit that throws leaves nothing behind.
 import type { NewTimer, Page, Store, StoreTx, IntentQuery } from './store.js';
-import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, TimerRecord } from '../model.js';
+import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, ThreadRecord, TimerRecord } from '../model.js';
 import { SerialQueue } from './serial-queue.js';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -115,17 +115,31 @@ class MemoryTx implements StoreTx {
   async nextTimerDue() { return this.sortedTimers()[0]?.due_at; }
 
   async putDeadLetter(letter: DeadLetter) {
+    // DLV-024: a fresh entry replaces the old one (and sorts as newest); marking it redelivered keeps its place.
     const row = this.db.deadLetters.get(letter.intent_id);
-    this.set(this.db.deadLetters, letter.intent_id, { ord: row?.ord ?? this.nextOrd(), value: clone(letter) });
+    const ord = row && letter.redelivered_at !== null ? row.ord : this.nextOrd();
+    this.set(this.db.deadLetters, letter.intent_id, { ord, value: clone(letter) });
   }
   async getDeadLetter(intentId: string) { return clone(this.db.deadLetters.get(intentId)?.value); }
   async listDeadLetters(query: { agent?: string; cursor?: string; limit: number }): Promise<Page<DeadLetter>> {
-    const after = query.cursor ? Number(query.cursor) : 0;
+    const before = query.cursor ? Number(query.cursor) : Infinity;
     const rows = [...this.db.deadLetters.values()]
-      .filter((r) => r.ord > after && r.value.redelivered_at === null && (!query.agent || r.value.to_agent === query.agent))
-      .sort((a, b) => a.ord - b.ord);
+      .filter((r) => r.ord < before && (!query.agent || r.value.to_agent === query.agent))
+      .sort((a, b) => b.ord - a.ord);
     const items = rows.slice(0, query.limit);
     return { items: items.map((r) => clone(r.value)), nextCursor: rows.length > query.limit ? String(items[items.length - 1].ord) : null };
+  }
+
+  async putThread(thread: ThreadRecord) {
+    const key = `${thread.owner_agent}\n${thread.thread_id}`;
+    const row = this.db.threads.get(key);
+    this.set(this.db.threads, key, { ord: row?.ord ?? this.nextOrd(), value: clone(thread) });
+  }
+  async getThread(owner: string, threadId: string) { return clone(this.db.threads.get(`${owner}\n${threadId}`)?.value); }
+  async listThreads(query: { owner?: string; threadId?: string }) {
+    return [...this.db.threads.values()]
+      .filter((r) => (query.owner === undefined || r.value.owner_agent === query.owner) && (query.threadId === undefined || r.value.thread_id === query.threadId))
+      .sort((a, b) => b.ord - a.ord).map((r) => clone(r.value));
   }
 
   onCommit(cb: () => void) { this.commits.push(cb); }
@@ -140,6 +154,7 @@ export class MemoryStore implements Store {
   readonly idempotency = new Map<string, IdempotencyRecord>();
   readonly timers = new Map<number, TimerRecord>();
   readonly deadLetters = new Map<string, Ordered<DeadLetter>>();
+  readonly threads = new Map<string, Ordered<ThreadRecord>>();
   ord = 0;
   timerId = 0;
   private readonly queue = new SerialQueue();

@@ -4,7 +4,7 @@
 // made it durable, so every answer that says a write happened survives kill -9.
 import Database from 'better-sqlite3';
 import type { NewTimer, Page, Store, StoreTx, IntentQuery } from './store.js';
-import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, TimerRecord } from '../model.js';
+import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, ThreadRecord, TimerRecord } from '../model.js';
 import { SerialQueue } from './serial-queue.js';
 
 const SCHEMA = `
@@ -27,6 +27,9 @@ CREATE INDEX IF NOT EXISTS timers_due ON timers(due_at, id);
 CREATE INDEX IF NOT EXISTS timers_intent ON timers(intent_id);
 CREATE TABLE IF NOT EXISTS dead_letters (ord INTEGER PRIMARY KEY AUTOINCREMENT, intent_id TEXT NOT NULL UNIQUE,
   agent TEXT NOT NULL, redelivered INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS threads (ord INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, thread_id TEXT NOT NULL,
+  doc TEXT NOT NULL, UNIQUE (owner, thread_id));
+CREATE INDEX IF NOT EXISTS threads_id ON threads(thread_id);
 `;
 
 type Row = { doc: string; ord?: number };
@@ -59,9 +62,14 @@ function statements(db: Database.Database) {
     cancelTimersOfKind: s('DELETE FROM timers WHERE intent_id = ? AND kind = ?'),
     dueTimers: s('SELECT id, due_at, kind, intent_id, data FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?'),
     nextTimer: s('SELECT min(due_at) AS due FROM timers'),
-    putDead: s('INSERT INTO dead_letters (intent_id, agent, redelivered, doc) VALUES (?, ?, ?, ?) ON CONFLICT(intent_id) DO UPDATE SET agent = excluded.agent, redelivered = excluded.redelivered, doc = excluded.doc'),
+    deleteDead: s('DELETE FROM dead_letters WHERE intent_id = ?'),
+    insertDead: s('INSERT INTO dead_letters (intent_id, agent, redelivered, doc) VALUES (?, ?, ?, ?)'),
+    updateDead: s('UPDATE dead_letters SET redelivered = ?, doc = ? WHERE intent_id = ?'),
     getDead: s('SELECT doc FROM dead_letters WHERE intent_id = ?'),
-    listDead: s('SELECT ord, doc FROM dead_letters WHERE redelivered = 0 AND ord > ? AND (? IS NULL OR agent = ?) ORDER BY ord LIMIT ?'),
+    putThread: s('INSERT INTO threads (owner, thread_id, doc) VALUES (?, ?, ?) ON CONFLICT(owner, thread_id) DO UPDATE SET doc = excluded.doc'),
+    getThread: s('SELECT doc FROM threads WHERE owner = ? AND thread_id = ?'),
+    listThreads: s('SELECT doc FROM threads WHERE (? IS NULL OR owner = ?) AND (? IS NULL OR thread_id = ?) ORDER BY ord DESC'),
+    listDead: s('SELECT ord, doc FROM dead_letters WHERE ord < ? AND (? IS NULL OR agent = ?) ORDER BY ord DESC LIMIT ?'),
   };
 }
 
@@ -123,13 +131,26 @@ class SqliteTx implements StoreTx {
     return row.due ?? undefined;
   }
 
-  async putDeadLetter(l: DeadLetter) { this.q.putDead.run(l.intent_id, l.to_agent, l.redelivered_at === null ? 0 : 1, JSON.stringify(l)); }
+  async putDeadLetter(l: DeadLetter) {
+    // DLV-024: a fresh entry replaces the old one (and sorts as newest); marking it redelivered updates in place.
+    if (l.redelivered_at !== null) { this.q.updateDead.run(1, JSON.stringify(l), l.intent_id); return; }
+    this.q.deleteDead.run(l.intent_id);
+    this.q.insertDead.run(l.intent_id, l.to_agent, 0, JSON.stringify(l));
+  }
   async getDeadLetter(intentId: string) { return parse<DeadLetter>(this.q.getDead.get(intentId)); }
   async listDeadLetters(query: { agent?: string; cursor?: string; limit: number }): Promise<Page<DeadLetter>> {
     const agent = query.agent ?? null;
-    const rows = this.q.listDead.all(query.cursor ? Number(query.cursor) : 0, agent, agent, query.limit + 1) as Row[];
+    const rows = this.q.listDead.all(query.cursor ? Number(query.cursor) : Number.MAX_SAFE_INTEGER, agent, agent, query.limit + 1) as Row[];
     const items = rows.slice(0, query.limit);
     return { items: parseAll<DeadLetter>(items), nextCursor: rows.length > query.limit ? String(items[items.length - 1].ord) : null };
+  }
+
+  async putThread(t: ThreadRecord) { this.q.putThread.run(t.owner_agent, t.thread_id, JSON.stringify(t)); }
+  async getThread(owner: string, threadId: string) { return parse<ThreadRecord>(this.q.getThread.get(owner, threadId)); }
+  async listThreads(query: { owner?: string; threadId?: string }) {
+    const owner = query.owner ?? null;
+    const threadId = query.threadId ?? null;
+    return parseAll<ThreadRecord>(this.q.listThreads.all(owner, owner, threadId, threadId));
   }
 
   onCommit(cb: () => void) { this.commits.push(cb); }

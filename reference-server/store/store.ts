@@ -7,7 +7,7 @@
 // unit is durable (SQLite: after the group COMMIT), so a reply sent after it never lies.
 // Inside fn, await only tx calls: no network, no timers.
 import type {
-  AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, TimerRecord,
+  AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, ThreadRecord, TimerRecord,
 } from '../model.js';
 
 export interface IntentQuery {
@@ -67,8 +67,14 @@ export interface StoreTx {
   // dead letters (DLV-020)
   putDeadLetter(letter: DeadLetter): Promise<void>;
   getDeadLetter(intentId: string): Promise<DeadLetter | undefined>;
-  /** Not yet redelivered, oldest first. */
+  /** Every entry (redelivered ones carry redelivered_at), newest first (DLV-021). */
   listDeadLetters(query: { agent?: string; cursor?: string; limit: number }): Promise<Page<DeadLetter>>;
+
+  // inbox threads (issue 4): one per (owner_agent, thread_id)
+  putThread(thread: ThreadRecord): Promise<void>;
+  getThread(owner: string, threadId: string): Promise<ThreadRecord | undefined>;
+  /** An owner's threads newest first, or every thread of one intent (threadId). */
+  listThreads(query: { owner?: string; threadId?: string }): Promise<ThreadRecord[]>;
 
   /** Runs cb after this unit is durable (never if it is rolled back). */
   onCommit(cb: () => void): void;

@@ -1,0 +1,104 @@
+// buildServer(options): wiring only. Store, clock, scheduler, delivery engine, routes.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { RealClock, TestClock, type Clock } from './clock.js';
+import { MemoryStore } from './store/memory.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+import { Scheduler } from './timers.js';
+import { Notifier } from './notifier.js';
+import { IntentService } from './intents.js';
+import { DeliveryEngine } from './delivery/engine.js';
+import { bindingAdapters } from './delivery/index.js';
+import { installIntentTimers } from './timers/index.js';
+import { SseRegistry } from './sse.js';
+import { Authenticator, generateAdminKey } from './auth.js';
+import { BODY_LIMIT_BYTES, installPlumbing } from './http-plumbing.js';
+import { RouteRegistrar, mountRoutes } from './routes/registrar.js';
+import { routeModules } from './routes/index.js';
+import { fallbackRoutes } from './routes/fallbacks.js';
+import type { ServerContext, ServerSettings } from './context.js';
+
+export interface BuildServerOptions {
+  /** 'memory', 'sqlite:<file>', or a Store instance. Default 'sqlite:./axp.db'. */
+  store?: string | Store;
+  /** The admin key; generated when absent (read it back from `server.axp.settings.adminKey`). */
+  adminKey?: string;
+  /** Enables the test-clock extension (CLK-001) and drives every timer from it. */
+  testClock?: boolean;
+  allowPrivateCallbacks?: boolean;
+  strictAddresses?: boolean;
+  /** Seconds between SSE keepalive comments (1..15, default 15). */
+  keepaliveSeconds?: number;
+  /** Bytes an SSE response may buffer before a slow consumer is cut (default 1 MiB). */
+  sseHighWaterMark?: number;
+  /** Smallest lease_seconds accepted at registration (default 0.05). */
+  minLeaseSeconds?: number;
+  logger?: boolean;
+  /** Injected clock (tests); overrides testClock's own TestClock. */
+  clock?: Clock;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { axp: ServerContext }
+}
+
+export function openStore(spec: string): Store {
+  if (spec === 'memory') return new MemoryStore();
+  if (spec.startsWith('sqlite:')) return new SqliteStore(spec.slice('sqlite:'.length));
+  throw new Error(`unknown store ${spec} (use memory or sqlite:<file>)`);
+}
+
+export async function buildServer(options: BuildServerOptions = {}): Promise<FastifyInstance> {
+  const settings: ServerSettings = {
+    adminKey: options.adminKey ?? process.env.AXP_ADMIN_KEY ?? generateAdminKey(),
+    testClock: options.testClock ?? false,
+    allowPrivateCallbacks: options.allowPrivateCallbacks ?? false,
+    strictAddresses: options.strictAddresses ?? false,
+    keepaliveSeconds: Math.min(15, Math.max(1, options.keepaliveSeconds ?? 15)),
+    sseHighWaterMark: options.sseHighWaterMark ?? 1024 * 1024,
+    minLeaseSeconds: options.minLeaseSeconds ?? 0.05,
+  };
+  const store = typeof options.store === 'object' ? options.store : openStore(options.store ?? 'sqlite:./axp.db');
+  const clock = options.clock ?? (settings.testClock ? new TestClock() : new RealClock());
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true });
+  const log = (message: string, error: unknown) => app.log.error({ err: error }, message);
+
+  const shutdown = new AbortController();
+  const notifier = new Notifier();
+  const scheduler = new Scheduler(store, clock, log);
+  const intents = new IntentService(clock, notifier);
+  const engine = new DeliveryEngine(store, clock, scheduler, notifier, intents);
+  intents.attach(engine);
+  const ctx: ServerContext = {
+    settings, store, clock, scheduler, notifier, engine, intents, sse: new SseRegistry(),
+    shutdown: shutdown.signal, policyChecks: [], supportedIntentTypes: [],
+  };
+  for (const adapter of bindingAdapters(ctx)) engine.registerBinding(adapter);
+  installIntentTimers(ctx);
+  app.decorate('axp', ctx);
+
+  const auth = new Authenticator(settings.adminKey, store);
+  installPlumbing(app, (error) => log('request failed', error));
+  const registrar = new RouteRegistrar();
+  for (const module of routeModules(auth)) module(registrar, ctx);
+  const fallbacks = new RouteRegistrar();
+  fallbackRoutes(fallbacks);
+  mountRoutes(app, registrar, fallbacks, auth);
+
+  app.addHook('onReady', async () => {
+    await engine.start();
+    scheduler.start();
+  });
+  // Shutdown: stop accepting (Fastify), end SSE responses with their final frame and long polls
+  // early, let in-flight writes commit, then close the store.
+  app.addHook('preClose', async () => {
+    shutdown.abort();
+    ctx.sse.closeAll();
+  });
+  app.addHook('onClose', async () => {
+    scheduler.stop();
+    await engine.stop();
+    await store.close();
+  });
+  return app;
+}

@@ -1,0 +1,111 @@
+// INBOX-001..INBOX-022: the inbox binding. A delivery to an inbox agent opens a task thread
+// (intent.delivered, then intent.human_task_assigned, WAITING_FOR_HUMAN) that stays open until a
+// decision, a resolve, a cancel or the deadline: no lease, so it is never redelivered (INBOX-014).
+// reply_to: when an intent ends, a completion thread lands in the reply_to address's inbox.
+import { isoAt } from '../clock.js';
+import { isTerminal } from '../lifecycle.js';
+import type { BindingAdapter } from './engine.js';
+import type { AgentRecord, DeliveryRecord, Intent, IntentEvent, Json, ThreadRecord } from '../model.js';
+import type { StoreTx } from '../store/store.js';
+import type { ServerContext } from '../context.js';
+
+const CLAIM_BATCH = 64;
+
+/** The wire thread (inbox-thread.schema.json): the stored thread plus what its intent says now. */
+export function toWireThread(thread: ThreadRecord, intent: Intent): Json {
+  const wire: Json = {
+    thread_id: thread.thread_id,
+    intent_id: intent.intent_id,
+    kind: thread.kind,
+    owner_agent: thread.owner_agent,
+    from_agent: intent.from_agent,
+    intent_type: intent.intent_type,
+    // INBOX-013: status is the intent's; open only while a task awaits its decision.
+    status: intent.status,
+    open: thread.kind === 'task' && !isTerminal(intent.status),
+    human_task: intent.human_task ?? null,
+    payload: intent.payload,
+    messages: thread.messages,
+    created_at: thread.created_at,
+    updated_at: intent.updated_at > thread.updated_at ? intent.updated_at : thread.updated_at,
+  };
+  if (intent.result !== undefined) wire.result = intent.result;
+  if (intent.error !== undefined) wire.error = intent.error;
+  return wire;
+}
+
+export class InboxAdapter implements BindingAdapter {
+  readonly binding = 'inbox' as const;
+  readonly mode = 'push' as const;
+  private readonly draining = new Map<string, { again: boolean }>();
+  private stopped = false;
+
+  constructor(private readonly ctx: ServerContext, private readonly log: (message: string, error?: unknown) => void = () => {}) {
+    ctx.intents.onTerminal((tx, intent, event) => this.onTerminal(tx, intent, event));
+  }
+
+  start(): void {
+    this.stopped = false;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  onReady(agent: AgentRecord): void {
+    void this.drain(agent.address);
+  }
+
+  /** Opens a task thread for every pending delivery of the agent. */
+  private async drain(address: string): Promise<void> {
+    const running = this.draining.get(address);
+    if (running) { running.again = true; return; }
+    const state = { again: true };
+    this.draining.set(address, state);
+    try {
+      while (state.again && !this.stopped) {
+        state.again = false;
+        const opened = await this.ctx.engine.claim(address, { limit: CLAIM_BATCH, leaseMs: null, inTx: (tx, intent, row) => this.openTask(tx, intent, row) });
+        if (opened.length === CLAIM_BATCH) state.again = true;
+      }
+    } catch (error) {
+      if (!this.stopped) this.log(`inbox: opening tasks for ${address} failed`, error);
+    } finally {
+      this.draining.delete(address);
+    }
+  }
+
+  /** INBOX-001, runs in the claiming unit: the thread and the human_task_assigned event. */
+  private async openTask(tx: StoreTx, intent: Intent, row: DeliveryRecord): Promise<void> {
+    const at = isoAt(this.ctx.clock.now());
+    const existing = await tx.getThread(row.agent, intent.intent_id);
+    await tx.putThread({
+      owner_agent: row.agent, thread_id: intent.intent_id, kind: 'task',
+      created_at: existing?.created_at ?? at, updated_at: at, messages: existing?.messages ?? [],
+    });
+    // INTL-014: an escalation that reaches an inbox after the receiver moved the intent on adds
+    // the thread but no event the state table would refuse.
+    if (intent.status === 'DELIVERED') {
+      await this.ctx.intents.apply(tx, intent, 'assign_human', {
+        actor: 'system', waitingReason: 'WAITING_FOR_HUMAN', details: { owner_agent: row.agent, delivery_id: row.delivery_id },
+      });
+    }
+  }
+
+  /** INBOX-020, INBOX-021: the completion thread, and completion_delivery for the write answer. */
+  private async onTerminal(tx: StoreTx, intent: Intent, event: IntentEvent): Promise<Json | void> {
+    for (const thread of await tx.listThreads({ threadId: intent.intent_id })) {
+      await tx.putThread({ ...thread, updated_at: event.at });
+    }
+    const replyTo = intent.reply_to;
+    if (!replyTo) return;
+    const existing = await tx.getThread(replyTo, intent.intent_id);
+    // The reply_to inbox may already hold this intent's task (an inbox agent answering itself):
+    // that thread now shows the outcome, so it is kept rather than replaced.
+    if (!existing) {
+      await tx.putThread({ owner_agent: replyTo, thread_id: intent.intent_id, kind: 'completion', created_at: event.at, updated_at: event.at, messages: [] });
+    }
+    tx.onCommit(() => this.ctx.notifier.emit(`agent:${replyTo}`));
+    return { completion_delivery: { delivered: true, reply_to: replyTo, thread_id: intent.intent_id } };
+  }
+}
