@@ -58,6 +58,14 @@ function notApplicableReason(c: ConformanceCase, target: Target, adminKey: strin
   return undefined;
 }
 
+/**
+ * instanceof, or the same class name: cases loaded through another module instance of case.ts
+ * (a CommonJS copy, a bundled kit) throw look-alike classes that must classify the same.
+ */
+function isKind<T extends Error>(err: unknown, kind: new (...args: never[]) => T): err is T {
+  return err instanceof kind || (err instanceof Error && err.name === kind.name);
+}
+
 async function runCase(c: ConformanceCase, run: RunScope, dispatcher: Dispatcher, redactions: Redaction[]): Promise<CaseResult> {
   const transcript = new Transcript(redactions);
   const controller = new AbortController();
@@ -82,8 +90,8 @@ async function runCase(c: ConformanceCase, run: RunScope, dispatcher: Dispatcher
     await Promise.race([Promise.resolve().then(() => c.run(ctx)), overrun]);
     outcome = { ...result, outcome: 'passed' };
   } catch (err) {
-    if (err instanceof NotApplicable) outcome = { ...result, outcome: 'not_applicable', reason: err.message };
-    else if (err instanceof CaseFailure) outcome = { ...result, outcome: 'failed', failure: { message: err.message, expected: err.expected, actual: err.actual } };
+    if (isKind(err, NotApplicable)) outcome = { ...result, outcome: 'not_applicable', reason: err.message };
+    else if (isKind(err, CaseFailure)) outcome = { ...result, outcome: 'failed', failure: { message: err.message, expected: err.expected, actual: err.actual } };
     else {
       const e = err instanceof Error ? err : new Error(String(err));
       transcript.add({ kind: 'error', summary: `unexpected ${e.name}: ${e.message}` });

@@ -31,6 +31,7 @@ import intent from './intent.schema.json' with { type: 'json' };
 import problem from './problem.schema.json' with { type: 'json' };
 import resolveRequest from './resolve-request.schema.json' with { type: 'json' };
 import resumeRequest from './resume-request.schema.json' with { type: 'json' };
+import scenario from './scenario.schema.json' with { type: 'json' };
 import streamTimeout from './stream-timeout.schema.json' with { type: 'json' };
 import testClockRequest from './test-clock-request.schema.json' with { type: 'json' };
 import testClockResponse from './test-clock-response.schema.json' with { type: 'json' };
@@ -68,6 +69,7 @@ export const schemas = {
   'problem': problem,
   'resolve-request': resolveRequest,
   'resume-request': resumeRequest,
+  'scenario': scenario,
   'stream-timeout': streamTimeout,
   'test-clock-request': testClockRequest,
   'test-clock-response': testClockResponse,

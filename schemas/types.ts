@@ -682,6 +682,42 @@ export interface ResumeTaskResult {
   delivery_id?: Uuid;
 }
 
+/**
+ * A demo scenario (npx axp-demo --scenario FILE): agents to register with their bindings, then intents to send. Not part of the wire protocol.
+ */
+export interface Scenario {
+  name?: string;
+  description?: string;
+  /**
+   * @minItems 1
+   * @maxItems 100
+   */
+  agents: [
+    {
+      address: Address;
+      display_name?: string;
+      delivery: DeliveryPolicy;
+      metadata?: Metadata;
+    },
+    ...{
+      address: Address;
+      display_name?: string;
+      delivery: DeliveryPolicy;
+      metadata?: Metadata;
+    }[]
+  ];
+  /**
+   * @maxItems 1000
+   */
+  intents?: {
+    /**
+     * The scenario agent whose key sends it; absent: the admin key (agent://system/admin).
+     */
+    from?: Address;
+    intent: IntentCreateRequest;
+  }[];
+}
+
 export type Status =
   | 'CREATED'
   | 'SUBMITTED'

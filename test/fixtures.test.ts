@@ -9,8 +9,8 @@ import { createAjv, schemaId, schemaNames, toViolations, type SchemaName } from 
 
 const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const schemasDir = fileURLToPath(new URL('../schemas/', import.meta.url));
-/** Fixture folders that are not per-schema (owned by the vector tests). */
-const NON_SCHEMA_FOLDERS = new Set(['vectors']);
+/** Fixture folders that are not per-schema (vectors: the vector tests; scenarios: axp-demo --scenario files). */
+const NON_SCHEMA_FOLDERS = new Set(['vectors', 'scenarios']);
 
 interface InvalidFixture {
   rule: string;

@@ -130,4 +130,22 @@ describe.each(STORE_KINDS)('SSE (%s store)', (kind) => {
       await small.dispose();
     }
   });
+
+  it('ends open SSE responses with the final frame on shutdown', async () => {
+    const closing = await startServer(kind);
+    try {
+      const sKey = await closing.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
+      const receiver = uniqueAddress('poll');
+      await closing.registerAgent(receiver, { binding: 'poll' });
+      const id = (await closing.send(sKey, receiver)).body.intent_id;
+      const reading = closing.sse(`/v1/intents/${id}/events/stream?since=0&wait_seconds=60`, { key: sKey });
+      await closing.waitForEvent(id, (e) => e.seq === 2, { key: sKey });
+      const closed = closing.close();
+      const res = await reading;
+      await closed;
+      expect(res.frames[res.frames.length - 1]).toEqual({ id: undefined, event: 'stream.timeout', data: { ok: true, next_seq: 2, reason: 'shutdown' } });
+    } finally {
+      await closing.dispose();
+    }
+  });
 });
