@@ -14,7 +14,7 @@ import { SseRegistry } from './sse.js';
 import { Authenticator, generateAdminKey } from './auth.js';
 import { BODY_LIMIT_BYTES, installPlumbing } from './http-plumbing.js';
 import { RouteRegistrar, mountRoutes } from './routes/registrar.js';
-import { routeModules } from './routes/index.js';
+import { pageModules, routeModules } from './routes/index.js';
 import { fallbackRoutes } from './routes/fallbacks.js';
 import type { ServerContext, ServerSettings } from './context.js';
 
@@ -84,6 +84,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const fallbacks = new RouteRegistrar();
   fallbackRoutes(fallbacks);
   mountRoutes(app, registrar, fallbacks, auth);
+  for (const page of pageModules) page(app);
 
   app.addHook('onReady', async () => {
     await engine.start();

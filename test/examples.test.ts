@@ -2,6 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../reference-server/index.js';
+import { signPush } from '../reference-server/wire/signature.js';
+import { verifySignature } from '../examples/http/verify.js';
 import { ScriptProcess } from './helpers/example-process.js';
 
 const ADMIN_KEY = 'examples-admin-key-0123';
@@ -90,5 +92,24 @@ describe('examples', () => {
     expect(attempts).toHaveLength(2);
     expect(orders.output).toMatch(/^done: COMPLETED .*"payment_id":"pay_/m);
     await service.waitForLine(/^attempt 3 .* charged 9999 usd/);
+  });
+});
+
+describe('examples/http/verify.ts', () => {
+  const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+  const other = `whsec_${Buffer.from('fedcba9876543210fedcba9876543210').toString('base64')}`;
+  const body = '{"intent_id":"i-1","attempt":1}';
+  const now = Math.floor(Date.now() / 1000);
+
+  it('accepts the server\'s signature, also among several during a rotation', () => {
+    expect(verifySignature(secret, signPush([secret], 'i-1', now, body), body)).toBe(true);
+    expect(verifySignature(secret, signPush([other, secret], 'i-1', now, body), body)).toBe(true);
+  });
+
+  it('refuses a changed body, another secret, another id and a stale timestamp', () => {
+    expect(verifySignature(secret, signPush([secret], 'i-1', now, body), body.replace('1}', '2}'))).toBe(false);
+    expect(verifySignature(secret, signPush([other], 'i-1', now, body), body)).toBe(false);
+    expect(verifySignature(secret, { ...signPush([secret], 'i-1', now, body), 'webhook-id': 'i-2' }, body)).toBe(false);
+    expect(verifySignature(secret, signPush([secret], 'i-1', now - 3600, body), body)).toBe(false);
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../schemas/index.js';
 import { STORE_KINDS, startServer, tempDbFile, uniqueAddress, type TestServer } from './helpers/server.js';
 import { Receiver, deadUrl, type Push, type Script } from './helpers/receiver.js';
+import { eventsOf, nextEvent } from './helpers/events.js';
 
 const fast = { initial_delay_ms: 20, max_delay_ms: 100, timeout_ms: 2000 };
 
@@ -51,7 +52,7 @@ describe.each(STORE_KINDS)('http push (%s store)', (kind) => {
     const agent = await register(r.url, { max_delivery_attempts: 5 });
     expect(agent.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     const id = (await server.send(senderKey, agent.address)).body.intent_id;
-    const events = await server.waitForEvent(id, (e) => e.event_type === 'intent.acknowledged');
+    const events = await nextEvent(server, id, (e) => e.event_type === 'intent.acknowledged');
     expect(types(events)).toEqual([
       'intent.created', 'intent.submitted', 'intent.delivery_attempt', 'intent.delivery_attempt', 'intent.delivered', 'intent.acknowledged',
     ]);
@@ -79,7 +80,7 @@ describe.each(STORE_KINDS)('http push (%s store)', (kind) => {
     const r = await receiver(() => 410);
     const agent = await register(r.url, { max_delivery_attempts: 5 });
     const id = (await server.send(senderKey, agent.address)).body.intent_id;
-    const events = await server.waitForEvent(id, (e) => e.event_type === 'intent.delivery_failed');
+    const events = await nextEvent(server, id, (e) => e.event_type === 'intent.delivery_failed');
     const attempts = events.filter((e) => e.event_type === 'intent.delivery_attempt');
     expect(attempts).toHaveLength(1);
     expect(attempts[0].details).toMatchObject({ attempt: 1, status_code: 410, next_attempt_at: null });
@@ -92,7 +93,7 @@ describe.each(STORE_KINDS)('http push (%s store)', (kind) => {
     const r = await receiver(() => 'hang');
     const agent = await register(r.url, { timeout_ms: 200, max_delivery_attempts: 1 });
     const id = (await server.send(senderKey, agent.address)).body.intent_id;
-    const events = await server.waitForEvent(id, (e) => e.event_type === 'intent.delivery_failed');
+    const events = await nextEvent(server, id, (e) => e.event_type === 'intent.delivery_failed');
     expect(events.find((e) => e.event_type === 'intent.delivery_attempt').details).toMatchObject({ attempt: 1, error: 'timeout', next_attempt_at: null });
     expect(events.at(-1).status).toBe('FAILED');
   });
@@ -101,7 +102,7 @@ describe.each(STORE_KINDS)('http push (%s store)', (kind) => {
     const r = await receiver((n) => (n === 0 ? { status: 503, headers: { 'retry-after': '1' } } : n === 1 ? { status: 429, headers: { 'retry-after': '3600' } } : 200));
     const agent = await register(r.url, { max_delivery_attempts: 3, initial_delay_ms: 20, max_delay_ms: 1500 });
     const id = (await server.send(senderKey, agent.address)).body.intent_id;
-    const events = await server.waitForEvent(id, (e) => e.event_type === 'intent.acknowledged');
+    const events = await nextEvent(server, id, (e) => e.event_type === 'intent.acknowledged');
     const [first, second] = events.filter((e) => e.event_type === 'intent.delivery_attempt');
     expect(Date.parse(first.details.next_attempt_at) - Date.parse(first.at)).toBe(1000);
     expect(Date.parse(second.details.next_attempt_at) - Date.parse(second.at)).toBe(1500);
@@ -118,20 +119,17 @@ describe.each(STORE_KINDS)('http push (%s store)', (kind) => {
     for (let i = 0; i < 5; i++) stuck.push((await server.send(senderKey, slow.address)).body.intent_id);
     await dead.waitForPushes(2);
     const id = (await server.send(senderKey, fine.address)).body.intent_id;
-    await server.waitForEvent(id, (e) => e.event_type === 'intent.acknowledged');
+    await nextEvent(server, id, (e) => e.event_type === 'intent.acknowledged');
     // HTTP-030: only max_concurrency pushes went out to the hanging receiver; none has timed out yet.
     expect(dead.pushes).toHaveLength(2);
-    for (const stuckId of stuck) {
-      const events = (await server.request('GET', `/v1/intents/${stuckId}/events`)).body.events;
-      expect(types(events)).not.toContain('intent.delivery_attempt');
-    }
+    for (const stuckId of stuck) expect(types(await eventsOf(server, stuckId))).not.toContain('intent.delivery_attempt');
   });
 
   it('exhausts attempts on a refused connection, dead-letters, and completes after redeliver', async () => {
     const url = await deadUrl();
     const agent = await register(url, { max_delivery_attempts: 2 });
     const id = (await server.send(senderKey, agent.address)).body.intent_id;
-    const events = await server.waitForEvent(id, (e) => e.event_type === 'intent.delivery_failed');
+    const events = await nextEvent(server, id, (e) => e.event_type === 'intent.delivery_failed');
     expect(events.filter((e) => e.event_type === 'intent.delivery_attempt').map((e) => e.details.error)).toEqual(['connection_refused', 'connection_refused']);
     expect((await server.request('GET', `/v1/dead-letters?agent=${encodeURIComponent(agent.address)}`)).body.dead_letters).toMatchObject([{ intent_id: id, last_error: 'connection_refused' }]);
 
@@ -140,7 +138,8 @@ describe.each(STORE_KINDS)('http push (%s store)', (kind) => {
     await server.request('PUT', `/v1/agents/${agent.address.replace('agent://', '')}`, { body: { delivery: { binding: 'http', url: r.url, ...fast, max_delivery_attempts: 2 } } });
     const redelivered = await server.request('POST', `/v1/intents/${id}/redeliver`);
     expect(redelivered.status).toBe(200);
-    await server.waitForEvent(id, (e) => e.event_type === 'intent.acknowledged');
+    expect(redelivered.body.event).toMatchObject({ event_type: 'intent.submitted', details: { redelivery: true } });
+    await nextEvent(server, id, (e) => e.event_type === 'intent.acknowledged', { since: redelivered.body.event.seq });
     const [push] = await r.waitForPushes(1);
     expect(push.json.attempt).toBe(1);
     expect(verifies(agent.secret, push)).toBe(true);
@@ -150,18 +149,20 @@ describe.each(STORE_KINDS)('http push (%s store)', (kind) => {
   });
 
   it('a 2xx after the receiver already resumed adds no event (LC-013)', async () => {
-    let resume: (() => Promise<void>) | undefined;
-    const r = await receiver(() => 'hang');
-    const agent = await register(r.url, { timeout_ms: 5000 });
+    let release: (answer: number) => void = () => {};
+    const held = new Promise<number>((resolve) => { release = resolve; });
+    const r = await receiver((n) => (n === 0 ? held : 200));
+    // One lane slot: the second intent is pushed only once the first push's outcome is recorded.
+    const agent = await register(r.url, { timeout_ms: 5000, max_concurrency: 1 });
     const id = (await server.send(senderKey, agent.address)).body.intent_id;
     await r.waitForPushes(1);
-    resume = async () => {
-      const res = await server.request('POST', `/v1/intents/${id}/resume`, { key: agent.key, body: { action: 'progress' } });
-      expect(res.status).toBe(200);
-    };
-    await resume();
-    const events = (await server.request('GET', `/v1/intents/${id}/events`)).body.events;
-    expect(types(events)).toEqual(['intent.created', 'intent.submitted', 'intent.in_progress']);
+    const resumed = await server.request('POST', `/v1/intents/${id}/resume`, { key: agent.key, body: { action: 'progress' } });
+    expect(resumed.status).toBe(200);
+    const next = (await server.send(senderKey, agent.address)).body.intent_id;
+    release(200);
+    const pushes = await r.waitForPushes(2);
+    expect(pushes[1].json.intent_id).toBe(next);
+    expect(types(await eventsOf(server, id))).toEqual(['intent.created', 'intent.submitted', 'intent.in_progress']);
   });
 });
 
@@ -181,7 +182,7 @@ describe('http push across a restart (sqlite)', () => {
       // The lease (timeout_ms + margin) runs out on the (test) clock; the retry follows.
       const advanced = await server.request('POST', '/v1/_test/clock', { body: { advance_ms: 120_000 } });
       expect(advanced.body.fired).toBeGreaterThanOrEqual(2);
-      const events = await server.waitForEvent(id, (e) => e.event_type === 'intent.acknowledged');
+      const events = await nextEvent(server, id, (e) => e.event_type === 'intent.acknowledged');
       expect(events.find((e) => e.event_type === 'intent.delivery_attempt').details).toMatchObject({ attempt: 1, error: 'lease_expired' });
       const pushes = await r.waitForPushes(2);
       expect(pushes[1].json.attempt).toBe(2);

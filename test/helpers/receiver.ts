@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 
 export interface Push { headers: IncomingHttpHeaders; body: string; json: any; at: number }
 
-/** What to answer push number n (0-based): a status (+ headers), 'hang' (never answer) or 'reset'. */
+/** What to answer push number n (0-based): a status (+ headers), 'hang' (never answer) or 'reset'; may come later (a promise). */
 export type Answer = number | { status: number; headers?: Record<string, string> } | 'hang' | 'reset';
-export type Script = (n: number, push: Push) => Answer;
+export type Script = (n: number, push: Push) => Answer | Promise<Answer>;
 
 export class Receiver {
   readonly pushes: Push[] = [];
@@ -36,18 +36,23 @@ export class Receiver {
     const push: Push = { headers, body, json, at: Date.now() };
     const n = this.pushes.length;
     this.pushes.push(push);
-    const answer = script(n, push);
-    if (answer === 'hang') this.hanging.add(res);
-    else if (answer === 'reset') res.socket?.destroy();
-    else {
-      const { status, headers: extra } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
-      res.writeHead(status, { 'content-type': 'text/plain', ...extra }).end('ok');
-    }
+    this.hanging.add(res);
+    void Promise.resolve(script(n, push)).then((answer) => this.answer(res, answer));
     this.waiters = this.waiters.filter((w) => {
       if (this.pushes.length < w.count) return true;
       w.resolve();
       return false;
     });
+  }
+
+  private answer(res: ServerResponse, answer: Answer): void {
+    if (answer === 'hang' || res.destroyed) return;
+    this.hanging.delete(res);
+    if (answer === 'reset') res.socket?.destroy();
+    else {
+      const { status, headers: extra } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+      res.writeHead(status, { 'content-type': 'text/plain', ...extra }).end('ok');
+    }
   }
 
   /** Resolves once `count` pushes have arrived (bounded). */

@@ -69,6 +69,7 @@ export class TestServer {
     let since = 0;
     while (Date.now() < deadline) {
       const res = await this.sse(`/v1/intents/${intentId}/events/stream?since=${since}&wait_seconds=2`, { key: options.key });
+      const fresh = res.frames.filter((f) => f.event !== 'stream.timeout').length;
       for (const f of res.frames) {
         if (f.event === 'stream.timeout') continue;
         seen.push(f.data);
@@ -76,7 +77,8 @@ export class TestServer {
         if (match(f.data)) return seen;
       }
       const last = res.frames[res.frames.length - 1];
-      if (last?.data?.reason === 'terminal') break;
+      // A terminal intent the client has fully seen has nothing more to say (a redelivered one does).
+      if (last?.data?.reason === 'terminal' && fresh === 0) break;
     }
     throw new Error(`event not seen on ${intentId}; saw ${seen.map((e) => e.event_type).join(', ')}`);
   }

@@ -1,0 +1,128 @@
+// Chapter 5, events: the per-intent history, its cursor, actors and details.
+import {
+  agent, check, equal, events, group, needs, ok, pollFor, resume, send, types, write, writeOk, type Wire,
+} from './support.js';
+
+const pollCap = needs('binding.poll');
+
+export const eventCases = group('EVT', [
+  {
+    id: 'EVT-001',
+    title: 'GET events?since=N returns exactly the events after N with next_seq',
+    level: 'MUST',
+    requirements: ['EVT-005', 'EVT-006', 'EVT-001'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const i = await send(ctx, sender, worker.address);
+      await pollFor(ctx, worker, i.intent_id);
+      await writeOk(ctx, i.intent_id, 'ack', worker.key, {}, 'intent.acknowledged', 'ACKNOWLEDGED');
+      const path = `/v1/intents/${i.intent_id}/events`;
+      const all = ok(await ctx.request({ method: 'GET', path, key: sender.key, expectSchema: 'event-list-response' }), 'events without since');
+      equal(all.events.map((e: Wire) => e.seq), [1, 2, 3, 4], 'seqs with the default since=0');
+      equal(all.next_seq, 4, 'next_seq = last seq returned');
+      const after2 = ok(await ctx.request({ method: 'GET', path, key: sender.key, query: { since: 2 } }), 'since=2');
+      equal(after2.events.map((e: Wire) => e.seq), [3, 4], 'since is exclusive');
+      equal(after2.events, all.events.slice(2), 'the same events as in the full list');
+      for (const since of [4, 9]) {
+        const none = ok(await ctx.request({ method: 'GET', path, key: sender.key, query: { since } }), `since=${since}`);
+        equal({ events: none.events, next_seq: none.next_seq }, { events: [], next_seq: since }, `since at or above the latest seq (${since})`);
+      }
+    },
+  },
+  {
+    id: 'EVT-002',
+    title: 'seq stays contiguous under concurrent writers',
+    level: 'MUST',
+    requirements: ['EVT-002'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const i = await send(ctx, sender, worker.address);
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => resume(ctx, i.intent_id, worker.key, { action: 'progress', progress: { step: n } })));
+      answers.forEach((r, n) => ok(r, `concurrent progress #${n + 1}`));
+      const list = await events(ctx, i.intent_id, sender.key);
+      equal(list.length, 14, 'events after 12 concurrent progress writes');
+      equal(new Set(answers.map((r) => r.body.event.seq)).size, 12, 'distinct seqs in the 12 answers');
+    },
+  },
+  {
+    id: 'EVT-003',
+    title: 'events are immutable: earlier events read the same after later writes',
+    level: 'MUST',
+    requirements: ['EVT-003'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const i = await send(ctx, sender, worker.address);
+      await pollFor(ctx, worker, i.intent_id);
+      const before = await events(ctx, i.intent_id, sender.key);
+      await writeOk(ctx, i.intent_id, 'resume', worker.key, { action: 'wait', waiting_reason: 'WAITING_FOR_AGENT' }, 'intent.waiting', 'WAITING');
+      await writeOk(ctx, i.intent_id, 'resolve', worker.key, { status: 'COMPLETED', result: { x: 1 } }, 'intent.completed', 'COMPLETED');
+      const after = await events(ctx, i.intent_id, sender.key);
+      equal(after.slice(0, before.length), before, 'the earlier events after two more writes');
+    },
+  },
+  {
+    id: 'EVT-004',
+    title: 'actor names the agent, admin or system that caused each event',
+    level: 'MUST',
+    requirements: ['EVT-009'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const i = await send(ctx, sender, worker.address);
+      await pollFor(ctx, worker, i.intent_id);
+      await writeOk(ctx, i.intent_id, 'ack', worker.key, {}, 'intent.acknowledged', 'ACKNOWLEDGED');
+      await writeOk(ctx, i.intent_id, 'cancel', ctx.adminKey, { reason: 'admin stop' }, 'intent.canceled', 'CANCELED');
+      const list = await events(ctx, i.intent_id, sender.key);
+      equal(list.map((e) => [e.event_type, e.actor]), [
+        ['intent.created', sender.address],
+        ['intent.submitted', sender.address],
+        ['intent.delivered', 'system'],
+        ['intent.acknowledged', worker.address],
+        ['intent.canceled', 'admin'],
+      ], 'event types and actors');
+    },
+  },
+  {
+    id: 'EVT-005',
+    title: 'intent.delivered carries delivery_id, attempt and binding',
+    level: 'SHOULD',
+    requirements: ['EVT-010'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const i = await send(ctx, sender, worker.address);
+      const d = await pollFor(ctx, worker, i.intent_id);
+      const delivered = (await events(ctx, i.intent_id, sender.key)).find((e) => e.event_type === 'intent.delivered');
+      equal(delivered?.details, { ...delivered?.details, delivery_id: d.delivery_id, attempt: 1, binding: 'poll' }, 'intent.delivered details');
+    },
+  },
+  {
+    id: 'EVT-006',
+    title: 'intent.in_progress carries the reported progress; acknowledged names the delivery',
+    level: 'MUST',
+    requirements: ['RES-003', 'EVT-001'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const i = await send(ctx, sender, worker.address);
+      const d = await pollFor(ctx, worker, i.intent_id);
+      const acked = await writeOk(ctx, i.intent_id, 'ack', worker.key, { delivery_id: d.delivery_id }, 'intent.acknowledged', 'ACKNOWLEDGED');
+      equal(acked.event.details?.delivery_id, d.delivery_id, 'intent.acknowledged details.delivery_id');
+      const progressed = await writeOk(ctx, i.intent_id, 'resume', worker.key, { action: 'progress', progress: { percent: 40 } }, 'intent.in_progress', 'IN_PROGRESS');
+      equal(progressed.event.details?.progress, { percent: 40 }, 'intent.in_progress details.progress');
+      const list = await events(ctx, i.intent_id, sender.key);
+      equal(types(list).slice(-2), ['intent.acknowledged', 'intent.in_progress'], 'the last two events');
+      check(list.every((e) => e.intent_id === i.intent_id), 'every event names its intent', i.intent_id, list.map((e) => e.intent_id));
+      void write;
+    },
+  },
+]);
