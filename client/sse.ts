@@ -3,6 +3,7 @@
 // caller can take its next_seq cursor.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
+import { AxpError } from './errors.js';
 
 export interface SseMessage {
   id?: string;
@@ -10,13 +11,23 @@ export interface SseMessage {
   data: unknown;
 }
 
-export async function* sseMessages(response: Dispatcher.ResponseData): AsyncGenerator<SseMessage> {
+/** A response cut short (connection lost, our own bound) raises a retryable AxpError; the caller's abort passes through. */
+export async function* sseMessages(response: Dispatcher.ResponseData, signal?: AbortSignal): AsyncGenerator<SseMessage> {
   const ready: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (message) => ready.push(message) });
   const decoder = new TextDecoder();
+  const iterator = response.body[Symbol.asyncIterator]();
   try {
-    for await (const chunk of response.body) {
-      parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+    for (;;) {
+      let chunk: IteratorResult<Buffer>;
+      try {
+        chunk = await iterator.next();
+      } catch (cause) {
+        if (signal?.aborted) throw cause;
+        throw new AxpError({ status: 0, code: 'network_error', message: 'SSE response cut short', cause });
+      }
+      if (chunk.done) break;
+      parser.feed(decoder.decode(chunk.value, { stream: true }));
       while (ready.length > 0) yield toMessage(ready.shift() as EventSourceMessage);
     }
     parser.feed(decoder.decode());

@@ -46,12 +46,12 @@ async function retryPause(error: unknown, failures: number, options: ObserveOpti
 export async function* observeEvents(transport: Transport, intentId: string, options: ObserveOptions = {}): AsyncGenerator<Event> {
   let since = options.since ?? 0;
   let failures = 0;
-  const query = () => ({ since, wait_seconds: options.waitSeconds ?? 15 });
+  const waitSeconds = options.waitSeconds ?? 15;
   while (!options.signal?.aborted) {
     let sawEvent = false;
     try {
-      const response = await transport.open(`${intentPath(intentId)}/events/stream`, { query: query(), signal: options.signal });
-      for await (const message of sseMessages(response)) {
+      const response = await transport.open(`${intentPath(intentId)}/events/stream`, { query: { since, wait_seconds: waitSeconds }, signal: options.signal, holdMs: waitSeconds * 1000 });
+      for await (const message of sseMessages(response, options.signal)) {
         if (message.event === 'stream.timeout') {
           since = Math.max(since, timeoutCursor(message.data) ?? since);
           continue;
@@ -106,9 +106,9 @@ export async function* listenDeliveries(transport: Transport, address: string, o
         continue;
       }
       const query = { since, wait_seconds: options.waitSeconds ?? 15 };
-      const response = await transport.open(`${agentPath(address)}/intents/stream`, { query, signal: options.signal });
+      const response = await transport.open(`${agentPath(address)}/intents/stream`, { query, signal: options.signal, holdMs: query.wait_seconds * 1000 });
       failures = 0;
-      for await (const message of sseMessages(response)) {
+      for await (const message of sseMessages(response, options.signal)) {
         if (message.event === 'stream.timeout') {
           since = Math.max(since, timeoutCursor(message.data) ?? since);
           continue;

@@ -75,15 +75,15 @@ export class Transport {
     }
   }
 
-  /** Opens a streaming GET (SSE); the caller reads and closes the body. */
+  /** Opens a streaming GET (SSE); the caller reads and closes the body. `holdMs`: how long the server may keep it open. */
   async open(path: string, options: SendOptions): Promise<Dispatcher.ResponseData> {
-    const response = await this.send('GET', path, { ...options, headers: { accept: 'text/event-stream', ...options.headers } }, false);
+    const response = await this.send('GET', path, { ...options, headers: { accept: 'text/event-stream', ...options.headers } });
     if (response.statusCode !== 200) throw await problemOf(response);
     return response;
   }
 
   private async once<T>(method: Dispatcher.HttpMethod, path: string, options: SendOptions): Promise<T> {
-    const response = await this.send(method, path, options, true);
+    const response = await this.send(method, path, options);
     if (response.statusCode < 200 || response.statusCode > 299) throw await problemOf(response);
     const text = await readText(response, options.signal);
     try {
@@ -93,18 +93,18 @@ export class Transport {
     }
   }
 
-  private async send(method: Dispatcher.HttpMethod, path: string, options: SendOptions, bounded: boolean): Promise<Dispatcher.ResponseData> {
+  private async send(method: Dispatcher.HttpMethod, path: string, options: SendOptions): Promise<Dispatcher.ResponseData> {
     const hasBody = options.body !== undefined;
     const extra = options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey, ...options.headers } : options.headers;
     const timeout = AbortSignal.timeout((this.options.requestTimeoutMs ?? 30_000) + (options.holdMs ?? 0));
-    // SSE responses end on their own (wait_seconds); only the caller's signal may cut them short.
-    const signals = [options.signal, bounded ? timeout : undefined].filter((s): s is AbortSignal => s !== undefined);
+    // The bound covers the whole exchange, an SSE body included (it ends by itself after wait_seconds).
+    const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
     try {
       return await request(this.url(path, options.query), {
         method,
         headers: this.headers(extra, hasBody),
         body: hasBody ? JSON.stringify(options.body) : undefined,
-        signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
+        signal: AbortSignal.any(signals),
         dispatcher: this.options.dispatcher,
       });
     } catch (cause) {

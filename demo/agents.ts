@@ -6,15 +6,19 @@ import type { AddressInfo } from 'node:net';
 import type { AxpClient, Delivery } from '../client/index.js';
 
 /** http: the payment service. Fails the first `failures` attempts of each payment with 503. */
-export async function startPaymentService(failures: number): Promise<{ url: string; attach(client: AxpClient): void; close(): Promise<void> }> {
+export async function startPaymentService(failures: number, onAttempt: (attempt: number, answer: number) => void): Promise<{ url: string; attach(client: AxpClient): void; close(): Promise<void> }> {
   let client: AxpClient | undefined;
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
       const delivery = JSON.parse(body) as Delivery;
-      if (!client || delivery.attempt <= failures) return void res.writeHead(503).end();
+      const answer = (status: number) => {
+        onAttempt(delivery.attempt, status);
+        res.writeHead(status).end();
+      };
+      if (!client || delivery.attempt <= failures) return answer(503);
       client.resume(delivery.intent_id, { action: 'complete', result: { payment_id: `pay_${randomUUID().slice(0, 8)}` } })
-        .then(() => res.writeHead(200).end(), () => res.writeHead(503).end());
+        .then(() => answer(200), () => answer(503));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

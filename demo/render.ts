@@ -41,7 +41,7 @@ export function summaryTable(outcomes: Outcome[]): string {
     String(o.events.length), seconds(o.intent.created_at, o.intent.updated_at),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[], paint: (s: string, i: number) => string = (s) => s) => cells.map((c, i) => paint(c.padEnd(widths[i]), i)).join('  ');
+  const line = (cells: string[], paint: (s: string, i: number) => string = (s) => s) => cells.map((c, i) => paint(c.padEnd(widths[i]), i)).join('  ').trimEnd();
   const rule = widths.map((w) => '─'.repeat(w)).join('  ');
   return [
     pc.bold(line(header)), rule,

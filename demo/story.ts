@@ -16,7 +16,10 @@ interface Plan {
 export async function runStory(admin: AxpClient, log: (line: string) => void, timeoutMs = 25_000): Promise<boolean> {
   const ns = `agent://demo/run-${randomBytes(3).toString('hex')}`;
   const stop = new AbortController();
-  const payments = await startPaymentService(2);
+  const payments = await startPaymentService(2, (attempt, answer) => {
+    const what = answer === 200 ? pc.green('charged the card, resumed with the result → 200') : pc.yellow('card processor busy → 503');
+    log(`${pc.bold('payment'.padEnd(9))}    ${pc.dim(`↳ payment service got attempt ${attempt}:`)} ${what}`);
+  });
   const register = async (name: string, delivery: Parameters<AxpClient['registerAgent']>[1]) => {
     const { api_key } = await admin.registerAgent(`${ns}/${name}`, delivery);
     return admin.withKey(api_key as string);

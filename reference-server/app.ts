@@ -17,6 +17,7 @@ import { RouteRegistrar, mountRoutes } from './routes/registrar.js';
 import { pageModules, routeModules } from './routes/index.js';
 import { fallbackRoutes } from './routes/fallbacks.js';
 import type { ServerContext, ServerSettings } from './context.js';
+import { installOverloadProtection, type PressureLimits, type RateLimitSettings } from './overload.js';
 
 export interface BuildServerOptions {
   /** 'memory', 'sqlite:<file>', or a Store instance. Default 'sqlite:./axp.db'. */
@@ -33,7 +34,12 @@ export interface BuildServerOptions {
   sseHighWaterMark?: number;
   /** Smallest lease_seconds accepted at registration (default 0.05). */
   minLeaseSeconds?: number;
-  logger?: boolean;
+  /** true, false, or Fastify logger options (level, stream). */
+  logger?: boolean | { level?: string; stream?: { write(line: string): void } };
+  /** Overload limits: beyond them requests get 503 overloaded with Retry-After. */
+  pressure?: PressureLimits;
+  /** Per-key rate limit (off when absent): beyond it requests get 429 rate_limited. */
+  rateLimit?: RateLimitSettings;
   /** Injected clock (tests); overrides testClock's own TestClock. */
   clock?: Clock;
 }
@@ -78,6 +84,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   app.decorate('axp', ctx);
 
   const auth = new Authenticator(settings.adminKey, store);
+  await installOverloadProtection(app, options.pressure, options.rateLimit);
   installPlumbing(app, (error) => log('request failed', error));
   const registrar = new RouteRegistrar();
   for (const module of routeModules(auth)) module(registrar, ctx);

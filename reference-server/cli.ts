@@ -22,18 +22,24 @@ const program = new Command()
   .option('--allow-private-callbacks', 'allow http callback URLs on private, loopback and link-local addresses', false)
   .option('--strict-addresses', 'refuse intents to unregistered agents (404 agent_not_found)', false)
   .option('--keepalive-seconds <n>', 'seconds between SSE keepalive comments', integer(1, 15), 15)
-  .option('--log', 'log requests (JSON lines on stdout)', false);
+  .option('--log', 'log requests (JSON lines on stdout)', false)
+  .option('--max-event-loop-delay <ms>', 'answer 503 overloaded beyond this mean event-loop delay (0 = off)', integer(0, 60_000), 1000)
+  .option('--max-rss-mb <mb>', 'answer 503 overloaded beyond this resident memory (0 = off)', integer(0, 1_048_576), 0)
+  .option('--rate-limit <n>', 'per-key limit, requests per minute (429 rate_limited); off when absent', integer(1, 1_000_000));
 
 program.parse();
 const opts = program.opts<{
   port: number; host: string; store: string; adminKey?: string; testClock: boolean;
   allowPrivateCallbacks: boolean; strictAddresses: boolean; keepaliveSeconds: number; log: boolean;
+  maxEventLoopDelay: number; maxRssMb: number; rateLimit?: number;
 }>();
 
 const adminKey = opts.adminKey ?? process.env.AXP_ADMIN_KEY;
 const app = await buildServer({
   store: opts.store, adminKey, testClock: opts.testClock, allowPrivateCallbacks: opts.allowPrivateCallbacks,
   strictAddresses: opts.strictAddresses, keepaliveSeconds: opts.keepaliveSeconds, logger: opts.log,
+  pressure: { maxEventLoopDelayMs: opts.maxEventLoopDelay, maxRssBytes: opts.maxRssMb * 1024 * 1024 },
+  rateLimit: opts.rateLimit ? { max: opts.rateLimit } : undefined,
 });
 const url = await app.listen({ port: opts.port, host: opts.host });
 console.log(`axp-server listening on ${url}`);

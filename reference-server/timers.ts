@@ -60,7 +60,9 @@ export class Scheduler {
   runDue(): Promise<number> {
     if (this.running) {
       this.again = true;
-      return this.running.then((first) => this.runDue().then((more) => first + more));
+      // The run in progress either reads the timers again itself, or its finally starts one more
+      // run (again was set): wait for that one; calling runDue here again would never end.
+      return this.running.then((first) => (this.running ? this.running.then((more) => first + more) : first));
     }
     this.running = this.fireLoop().finally(() => {
       this.running = undefined;

@@ -18,10 +18,10 @@ function recordingDispatcher(seen: Dispatcher.DispatchOptions[]): Dispatcher {
   });
 }
 
-async function agentClient(binding: 'stream' | 'poll', extra: Record<string, unknown> = {}): Promise<{ address: string; client: AxpClient }> {
+async function agentClient(binding: 'stream' | 'poll', extra: Record<string, unknown> = {}): Promise<{ address: string; key: string; client: AxpClient }> {
   const address = uniqueAddress(binding);
   const { api_key } = await admin.registerAgent(address, { binding, ...extra });
-  return { address, client: admin.withKey(api_key as string) };
+  return { address, key: api_key as string, client: admin.withKey(api_key as string) };
 }
 
 beforeAll(async () => {
@@ -81,6 +81,36 @@ describe('listen, resume and waitFor', () => {
     expect(received.map((d) => [d.intent_id, d.attempt])).toEqual([[sent.intent_id, 1]]);
   });
 
+  it('stream listen reconnects with its cursor after each bounded response', async () => {
+    const { address, key } = await agentClient('stream');
+    let reconnected!: () => void;
+    const secondStream = new Promise<void>((resolve) => (reconnected = resolve));
+    const paths: string[] = [];
+    const worker = new AxpClient({
+      baseUrl: server.url, apiKey: key,
+      dispatcher: new Agent().compose((dispatch) => (options, handler) => {
+        if (options.path.includes('/intents/stream')) {
+          paths.push(options.path);
+          if (paths.length === 2) reconnected();
+        }
+        return dispatch(options, handler);
+      }),
+    });
+    const first = await admin.sendIntent({ intent_type: 'test.work.v1', to_agent: address, payload: { n: 1 } });
+    const stop = new AbortController();
+    const seen: Delivery[] = [];
+    let second: string | undefined;
+    for await (const delivery of worker.listen(address, { waitSeconds: 1, signal: stop.signal })) {
+      seen.push(delivery);
+      await worker.resume(delivery.intent_id, { action: 'complete' });
+      if (seen.length === 1) void secondStream.then(async () => ({ intent_id: second } = await admin.sendIntent({ intent_type: 'test.work.v1', to_agent: address, payload: { n: 2 } })));
+      if (seen.length === 2) break;
+    }
+    expect(seen.map((d) => d.intent_id)).toEqual([first.intent_id, second]);
+    expect(seen[1].seq).toBeGreaterThan(seen[0].seq);
+    expect(paths[1]).toContain(`since=${seen[0].seq}`);
+  });
+
   it('listen with ack, then listEvents and getIntent show the lifecycle', async () => {
     const { address, client: worker } = await agentClient('stream');
     const sent = await admin.sendIntent({ intent_type: 'test.work.v1', to_agent: address, payload: {} });
@@ -103,6 +133,37 @@ describe('listen, resume and waitFor', () => {
     const canceled = await admin.cancel(sent.intent_id, 'no longer needed');
     expect(canceled.intent.status).toBe('CANCELED');
     expect((await admin.waitFor(sent.intent_id, { timeoutMs: 5_000 })).status).toBe('CANCELED');
+  });
+});
+
+describe('inbox calls', () => {
+  it('list, get, approve, reject and reply follow the task rules', async () => {
+    const address = uniqueAddress('approvals');
+    const { api_key } = await admin.registerAgent(address, { binding: 'inbox' });
+    const human = admin.withKey(api_key as string);
+    const send = async (title: string, extra: Record<string, unknown> = {}) => {
+      const { intent_id } = await admin.sendIntent({ intent_type: 'test.approve.v1', to_agent: address, payload: {}, human_task: { title, task_type: 'approval', ...extra } });
+      for await (const event of admin.observe(intent_id, { waitSeconds: 5 })) if (event.event_type === 'intent.human_task_assigned') break;
+      return intent_id;
+    };
+    const plain = await send('plain');
+    const strict = await send('strict', { allowed_outcomes: ['approved', 'rejected'], required_comment: true });
+    const asked = await send('question');
+
+    expect((await human.inbox.list({ open: true })).map((t) => t.thread_id).sort()).toEqual([plain, strict, asked].sort());
+    expect((await human.inbox.get(strict)).human_task?.required_comment).toBe(true);
+
+    await expect(human.inbox.approve(strict)).rejects.toMatchObject({ status: 422, code: 'comment_required' });
+    await expect(human.inbox.approve(strict, { outcome: 'maybe', comment: 'hm' })).rejects.toMatchObject({ status: 422, code: 'outcome_not_allowed' });
+    const rejected = await human.inbox.reject(strict, { comment: 'over budget' });
+    expect(rejected.intent).toMatchObject({ status: 'FAILED', error: { code: 'task_rejected' } });
+
+    expect((await human.inbox.approve(plain)).intent.result).toEqual({ task_result: { outcome: 'approved' } });
+    await expect(human.inbox.approve(plain)).rejects.toMatchObject({ status: 409, code: 'thread_closed' });
+
+    const replied = await human.inbox.reply(asked, 'yes, go ahead');
+    expect(replied.intent.result).toMatchObject({ task_result: { outcome: 'replied', comment: 'yes, go ahead' } });
+    expect(await human.inbox.list({ open: true })).toEqual([]);
   });
 });
 

@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../reference-server/index.js';
-import { signPush } from '../reference-server/wire/signature.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { signPush as signedHeaders } from '../reference-server/wire/signature.js';
 import { verifySignature } from '../examples/http/verify.js';
 import { ScriptProcess } from './helpers/example-process.js';
 
@@ -100,6 +101,7 @@ describe('examples/http/verify.ts', () => {
   const other = `whsec_${Buffer.from('fedcba9876543210fedcba9876543210').toString('base64')}`;
   const body = '{"intent_id":"i-1","attempt":1}';
   const now = Math.floor(Date.now() / 1000);
+  const signPush = (...args: Parameters<typeof signedHeaders>): IncomingHttpHeaders => ({ ...signedHeaders(...args) });
 
   it('accepts the server\'s signature, also among several during a rotation', () => {
     expect(verifySignature(secret, signPush([secret], 'i-1', now, body), body)).toBe(true);

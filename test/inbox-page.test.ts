@@ -13,10 +13,13 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgrou
 let server: TestServer;
 let browser: Browser;
 let admin: AxpClient;
+let requester: AxpClient;
 
 beforeAll(async () => {
   server = await startServer('memory');
   admin = new AxpClient({ baseUrl: server.url, apiKey: ADMIN_KEY });
+  const { api_key } = await admin.registerAgent('agent://acme/prod/expenses', { binding: 'poll' });
+  requester = admin.withKey(api_key as string);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 });
 
@@ -25,16 +28,14 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-async function inboxAgent(): Promise<{ address: string; key: string }> {
-  const address = uniqueAddress('approvals');
+async function inboxAgent(address = uniqueAddress('approvals')): Promise<{ address: string; key: string }> {
   const { api_key } = await admin.registerAgent(address, { binding: 'inbox' });
   return { address, key: api_key as string };
 }
 
-async function sendTask(to: string, title: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const sent = await admin.sendIntent({ intent_type: 'expense.approve.v1', to_agent: to, payload: { amount_cents: 12900 }, human_task: { title, task_type: 'approval', ...extra } });
+async function sendTask(to: string, title: string, extra: Record<string, unknown> = {}, payload: Record<string, unknown> = { amount_cents: 4500 }): Promise<string> {
+  const sent = await requester.sendIntent({ intent_type: 'expense.approve.v1', to_agent: to, payload, human_task: { title, task_type: 'approval', ...extra } });
   // The task exists once the intent waits for a human.
-  await admin.waitFor(sent.intent_id, { timeoutMs: 1 }).catch(() => undefined);
   for await (const event of admin.observe(sent.intent_id, { waitSeconds: 5 })) if (event.event_type === 'intent.human_task_assigned') break;
   return sent.intent_id;
 }
@@ -53,9 +54,9 @@ describe('web inbox page', () => {
   });
 
   it('takes the key from #key= once, and Approve completes the intent', async () => {
-    const { address, key } = await inboxAgent();
-    const first = await sendTask(address, 'Approve a $129 expense', { description: 'Conference ticket for Ada' });
-    await sendTask(address, 'Review the Globex MSA', { task_type: 'review', allowed_outcomes: ['accept', 'request_changes'], required_comment: true });
+    const { address, key } = await inboxAgent('agent://acme/prod/approvals');
+    const first = await sendTask(address, 'Approve a $129 expense', { description: 'Conference ticket for Ada' }, { employee: 'ada@example.com', amount_cents: 12900 });
+    await sendTask(address, 'Review the Globex MSA', { task_type: 'review', description: 'Master services agreement, 3 years.', allowed_outcomes: ['accept', 'request_changes'], required_comment: true }, { contract: 'MSA-2026-07', counterparty: 'Globex' });
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     try {
       await page.goto(`${server.url}/inbox#key=${key}`);
@@ -69,7 +70,7 @@ describe('web inbox page', () => {
       expect(await review.locator('button').first().isDisabled()).toBe(true);
 
       // Live: a task sent while the page is open shows up without a reload.
-      await sendTask(address, 'Deploy checkout 4.2.0?', { task_type: 'confirmation' });
+      await sendTask(address, 'Deploy checkout 4.2.0?', { task_type: 'confirmation' }, { service: 'checkout', version: '4.2.0' });
       await cardOf(page, 'Deploy checkout 4.2.0?').waitFor({ timeout: 10_000 });
 
       await cardOf(page, 'Approve a $129 expense').locator('button', { hasText: 'Approve' }).click();

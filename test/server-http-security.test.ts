@@ -5,7 +5,7 @@ import { guardedLookup, isRefusedAddress, CALLBACK_REFUSED_CODE } from '../refer
 import { startServer, tempDbFile, uniqueAddress, type TestServer } from './helpers/server.js';
 import { Receiver } from './helpers/receiver.js';
 import { eventsOf, nextEvent } from './helpers/events.js';
-import { verifies } from './server-http-push.test.js';
+import { verifies } from './helpers/signatures.js';
 
 const agentPath = (address: string) => `/v1/agents/${address.replace('agent://', '')}`;
 const httpPolicy = (url: string) => ({ delivery: { binding: 'http', url, initial_delay_ms: 20, max_delay_ms: 100, timeout_ms: 2000 } });

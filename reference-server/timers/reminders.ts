@@ -1,8 +1,9 @@
 // INTL-006..INTL-015: reminders and escalation. With A = remind_after_seconds, I =
 // remind_interval_seconds (default A) and M = max_reminders (default 1), reminder k falls at
 // created_at + A + (k-1)·I, and escalation at created_at + A + M·I ("the reminder after the last").
-// Each timer schedules the next one when it fires, so at most one is stored per intent, and all
-// times are absolute: after a restart late ones fire at once, in order (LC-024).
+// All of them are stored at create (M is at most 100), at absolute times, so after a restart the
+// late ones fire at once and in due order among every other timer (LC-024); a terminal status
+// cancels whatever is left (LC-015).
 import { isTerminal } from '../lifecycle.js';
 import type { Intent } from '../model.js';
 import type { StoreTx } from '../store/store.js';
@@ -28,28 +29,22 @@ function planOf(intent: Intent): Plan | undefined {
 const dueOf = (plan: Plan, k: number): number => plan.start + plan.afterMs + (k - 1) * plan.intervalMs;
 
 export function installReminders(ctx: ServerContext): void {
-  /** Schedules what follows reminder `k` (k = 0: nothing has fired yet). */
-  const scheduleAfter = async (tx: StoreTx, intent: Intent, plan: Plan, k: number): Promise<void> => {
-    if (k < plan.max) {
-      await ctx.scheduler.schedule(tx, { due_at: dueOf(plan, k + 1), kind: REMINDER_TIMER, intent_id: intent.intent_id, data: { reminder: k + 1 } });
-    } else if (intent.escalate_to !== undefined) {
+  ctx.intents.onCreated(async (tx: StoreTx, intent: Intent) => {
+    const plan = planOf(intent);
+    if (!plan) return;
+    for (let k = 1; k <= plan.max; k++) {
+      await ctx.scheduler.schedule(tx, { due_at: dueOf(plan, k), kind: REMINDER_TIMER, intent_id: intent.intent_id, data: { reminder: k } });
+    }
+    if (intent.escalate_to !== undefined) {
       await ctx.scheduler.schedule(tx, { due_at: dueOf(plan, plan.max + 1), kind: ESCALATION_TIMER, intent_id: intent.intent_id, data: {} });
     }
-  };
-
-  ctx.intents.onCreated(async (tx, intent) => {
-    const plan = planOf(intent);
-    if (plan) await scheduleAfter(tx, intent, plan, 0);
   });
 
   ctx.scheduler.register(REMINDER_TIMER, async (tx, timer) => {
     const intent = timer.intent_id ? await tx.getIntent(timer.intent_id) : undefined;
-    const plan = intent && planOf(intent);
-    if (!intent || !plan || isTerminal(intent.status)) return;
-    const k = Number(timer.data.reminder);
+    if (!intent || isTerminal(intent.status)) return;
     // INTL-006, INTL-008: an event only; status, attempts, leases and retries are untouched.
-    const applied = await ctx.intents.apply(tx, intent, 'remind', { actor: 'system', details: { reminder: k } });
-    await scheduleAfter(tx, applied.intent, plan, k);
+    await ctx.intents.apply(tx, intent, 'remind', { actor: 'system', details: { reminder: Number(timer.data.reminder) } });
   });
 
   ctx.scheduler.register(ESCALATION_TIMER, async (tx, timer) => {

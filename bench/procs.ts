@@ -1,0 +1,91 @@
+// Child processes of the bench: the server under test and the load workers, each bounded in time.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { FromServer, FromWorker, ToServer, ToWorker, WorkerConfig, WorkerResult } from './protocol.js';
+
+const TSX = ['--import', 'tsx'];
+const children = new Set<ChildProcess>();
+process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
+
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+export interface Memory { rss: number; heapUsed: number; external: number }
+
+export class ServerProc {
+  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+
+  /** args: ['axp', storeSpec, adminKey] or ['bare', responseBytes]. profileName: write a .cpuprofile. */
+  static async start(args: string[], profile?: { dir: string; name: string }): Promise<ServerProc> {
+    const execArgv = [...TSX, '--expose-gc'];
+    if (profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profile.dir}`, `--cpu-prof-name=${profile.name}.cpuprofile`);
+    const child = track(fork(fileURLToPath(new URL('./server.ts', import.meta.url)), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const url = await within(60_000, 'server start', new Promise<string>((resolve, reject) => {
+      child.on('message', (m: FromServer) => { if (m.type === 'listening') resolve(m.url); });
+      child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    }));
+    return new ServerProc(child, url);
+  }
+
+  /** RSS and heap after two full GCs. */
+  memory(): Promise<Memory> {
+    return within(30_000, 'server memory', new Promise<Memory>((resolve) => {
+      const on = (m: FromServer) => { if (m.type === 'memory') { this.child.off('message', on); resolve(m); } };
+      this.child.on('message', on);
+      this.child.send({ type: 'memory' } satisfies ToServer);
+    }));
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.send({ type: 'stop' } satisfies ToServer);
+    await within(30_000, 'server stop', exited).catch(() => { this.child.kill('SIGKILL'); });
+  }
+}
+
+export class WorkerProc {
+  readonly result: Promise<WorkerResult>;
+  private constructor(private readonly child: ChildProcess, readonly ready: Promise<void>) {
+    this.result = new Promise<WorkerResult>((resolve, reject) => {
+      child.on('message', (m: FromWorker) => { if (m.type === 'result') resolve(m.result); });
+      child.on('exit', (code) => reject(new Error(`worker exited with ${code} before reporting`)));
+    });
+    this.result.catch(() => undefined);
+  }
+
+  static start(config: WorkerConfig): WorkerProc {
+    const child = track(fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [], {
+      execArgv: TSX, env: { ...process.env, BENCH_WORKER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }));
+    const ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (m: FromWorker) => { if (m.type === 'ready') resolve(); });
+      child.on('exit', (code) => reject(new Error(`worker ${config.role} exited with ${code}`)));
+    });
+    return new WorkerProc(child, ready);
+  }
+
+  onCredit(fn: (n: number) => void): void {
+    this.child.on('message', (m: FromWorker) => { if (m.type === 'credit') fn(m.n); });
+  }
+
+  send(message: ToWorker): void {
+    if (this.child.connected) this.child.send(message);
+  }
+}
+
+/** Waits for every worker to be ready, starts them together, and collects their results. */
+export async function runWorkers(workers: WorkerProc[], warmupMs: number, measureMs: number): Promise<WorkerResult[]> {
+  await within(120_000, 'workers ready', Promise.all(workers.map((w) => w.ready)));
+  for (const w of workers) w.send({ type: 'go', warmupMs, measureMs });
+  return within(warmupMs + measureMs + 30_000, 'worker results', Promise.all(workers.map((w) => w.result)));
+}

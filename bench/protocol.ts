@@ -1,0 +1,75 @@
+// Messages between the bench (parent) and its child processes, and the load workers' configs.
+
+export type ToServer = { type: 'memory' } | { type: 'stop' };
+export type FromServer =
+  | { type: 'listening'; url: string; pid: number }
+  | { type: 'memory'; rss: number; heapUsed: number; external: number };
+
+export interface AgentKey { address: string; key: string }
+
+/** bare Fastify: closed loop of same-sized JSON POSTs. */
+export interface BoundConfig { role: 'bound'; url: string; body: string; connections: number }
+
+/** Sends intents: closed loop bounded by a window of unfinished lifecycles (credits), or open loop at a rate. */
+export interface SenderConfig {
+  role: 'sender';
+  url: string;
+  key: string;
+  agents: string[];
+  body: string;
+  connections: number;
+  /** closed loop: at most this many lifecycles in flight (credits come back from the agents). */
+  window?: number;
+  /** open loop: intents per second. */
+  rate?: number;
+  /** Record intent_id → accepted time (for send → delivery latency). */
+  record: boolean;
+  /** Observe every n-th intent over SSE until its terminal event (0 = none). */
+  observeEvery: number;
+}
+
+/** Receiving agents: stream or poll; each delivery is resolved COMPLETED. */
+export interface AgentConfig {
+  role: 'agent';
+  url: string;
+  binding: 'stream' | 'poll';
+  agents: AgentKey[];
+  pollersPerAgent: number;
+  connections: number;
+  record: boolean;
+}
+
+/** SSE observers: one connection per entry (intent ids may repeat). */
+export interface ObserverConfig { role: 'observer'; url: string; key: string; intents: string[] }
+
+/** Busy-intent driver: the receiver reports progress on each intent, one write in flight per intent. */
+export interface DriverConfig { role: 'driver'; url: string; key: string; intents: string[]; connections: number }
+
+export type WorkerConfig = BoundConfig | SenderConfig | AgentConfig | ObserverConfig | DriverConfig;
+
+export type ToWorker =
+  | { type: 'go'; warmupMs: number; measureMs: number }
+  | { type: 'credit'; n: number }
+  | { type: 'stop' };
+
+export interface WorkerResult {
+  /** Operations counted inside the measurement window (requests, completions, events). */
+  count: number;
+  /** Bytes received inside the window (observers). */
+  bytes: number;
+  errors: number;
+  /** Seconds the window really lasted. */
+  seconds: number;
+  /** intent_id → epoch ms (high resolution): accepted at the sender / delivery frame at the agent. */
+  times?: Record<string, number>;
+  /** send accepted → terminal event at the observer, ms. */
+  observed?: number[];
+  /** Observers: connections that were open when the window started. */
+  open?: number;
+  firstError?: string;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'credit'; n: number }
+  | { type: 'result'; result: WorkerResult };

@@ -1,0 +1,37 @@
+// A server under test, in its own process: the reference server (memory or SQLite store) or the
+// bare Fastify baseline. Listens on 127.0.0.1 only; talks to the bench over IPC.
+//   argv: axp <store-spec> <admin-key>  |  bare <response-bytes>
+import Fastify, { type FastifyInstance } from 'fastify';
+import { buildServer } from '../reference-server/index.js';
+import type { ToServer } from './protocol.js';
+
+const [mode, arg1, arg2] = process.argv.slice(2);
+
+async function bare(responseBytes: number): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  // The same work as one API call minus the protocol: parse a JSON body, answer a JSON body of the
+  // size the reference server answers a create with.
+  const pad = 'x'.repeat(Math.max(0, responseBytes - 64));
+  app.post('/echo', async (req) => ({ ok: true, received: typeof req.body === 'object', pad }));
+  return app;
+}
+
+const app = mode === 'bare' ? await bare(Number(arg1)) : await buildServer({ store: arg1, adminKey: arg2, logger: false });
+const url = await app.listen({ port: 0, host: '127.0.0.1' });
+
+const gc = (globalThis as { gc?: () => void }).gc;
+function memory() {
+  if (gc) { gc(); gc(); }
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
+}
+
+process.on('message', (message: ToServer) => {
+  if (message.type === 'memory') process.send?.({ type: 'memory', ...memory() });
+  if (message.type === 'stop') {
+    // Ends SSE responses and lets the store commit; --cpu-prof writes its file on exit.
+    void app.close().finally(() => process.exit(0));
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'listening', url, pid: process.pid });

@@ -1,0 +1,57 @@
+// ERR-0xx overload: beyond capacity the server answers 503 `overloaded` (or 429 `rate_limited` when
+// the optional per-key limit is on) with Retry-After, at once, instead of queueing work it cannot
+// finish. Both checks run in onRequest, before auth and body parsing, so a refused request costs
+// almost nothing and changes nothing.
+import { getHeapStatistics } from 'node:v8';
+import type { FastifyInstance } from 'fastify';
+import underPressure from '@fastify/under-pressure';
+import rateLimit from '@fastify/rate-limit';
+import { Problem } from './errors.js';
+import { hashKey, presentedKey } from './auth.js';
+
+export interface PressureLimits {
+  /** Mean event-loop delay (ms) above which requests are refused; 0 = off. Default 1000. */
+  maxEventLoopDelayMs?: number;
+  /** Heap in use (bytes) above which requests are refused; 0 = off. Default 90 % of the V8 heap limit. */
+  maxHeapUsedBytes?: number;
+  /** Resident set size (bytes) above which requests are refused; 0 = off (default). */
+  maxRssBytes?: number;
+  /** Event-loop utilization (0..1) above which requests are refused; 0 = off (default). */
+  maxEventLoopUtilization?: number;
+  /** How often the figures are sampled (ms, default 1000, floor 10). */
+  sampleIntervalMs?: number;
+  /** Retry-After of a 503, seconds (default 2). */
+  retryAfterSeconds?: number;
+}
+
+export interface RateLimitSettings {
+  /** Requests one key (or, without a key, one client address) may make per window. */
+  max: number;
+  /** The window, ms (default 60000). */
+  timeWindowMs?: number;
+}
+
+export async function installOverloadProtection(app: FastifyInstance, limits: PressureLimits = {}, rate?: RateLimitSettings): Promise<void> {
+  const retryAfter = limits.retryAfterSeconds ?? 2;
+  await app.register(underPressure, {
+    maxEventLoopDelay: limits.maxEventLoopDelayMs ?? 1000,
+    maxHeapUsedBytes: limits.maxHeapUsedBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.9),
+    maxRssBytes: limits.maxRssBytes ?? 0,
+    maxEventLoopUtilization: limits.maxEventLoopUtilization ?? 0,
+    sampleInterval: limits.sampleIntervalMs ?? 1000,
+    // A rejected promise goes to the error handler: one problem+json shape for every refusal.
+    pressureHandler: (_req, _reply, type) => Promise.reject(new Problem('overloaded', `the server is over capacity (${type}); retry later`, undefined, retryAfter)),
+  });
+  if (!rate) return;
+  await app.register(rateLimit, {
+    global: true,
+    max: rate.max,
+    timeWindow: rate.timeWindowMs ?? 60_000,
+    // Keyed by the key's hash (never the key itself), else by the client address.
+    keyGenerator: (req) => {
+      const key = presentedKey(req.headers);
+      return key ? `key:${hashKey(key)}` : `ip:${req.ip}`;
+    },
+    errorResponseBuilder: (_req, context) => new Problem('rate_limited', `rate limit of ${context.max} requests exceeded; retry in ${context.after}`, undefined, Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+}
