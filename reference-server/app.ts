@@ -34,6 +34,8 @@ export interface BuildServerOptions {
   sseHighWaterMark?: number;
   /** Smallest lease_seconds accepted at registration (default 0.05). */
   minLeaseSeconds?: number;
+  /** HTTP-012: overlap window of a rotated signing secret, in ms (default 24 h). */
+  secretOverlapMs?: number;
   /** true, false, or Fastify logger options (level, stream). */
   logger?: boolean | { level?: string; stream?: { write(line: string): void } };
   /** Overload limits: beyond them requests get 503 overloaded with Retry-After. */
@@ -63,6 +65,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     keepaliveSeconds: Math.min(15, Math.max(1, options.keepaliveSeconds ?? 15)),
     sseHighWaterMark: options.sseHighWaterMark ?? 1024 * 1024,
     minLeaseSeconds: options.minLeaseSeconds ?? 0.05,
+    secretOverlapMs: options.secretOverlapMs,
   };
   const store = typeof options.store === 'object' ? options.store : openStore(options.store ?? 'sqlite:./axp.db');
   const clock = options.clock ?? (settings.testClock ? new TestClock() : new RealClock());

@@ -22,6 +22,8 @@ export interface ServerSettings {
   sseHighWaterMark: number;
   /** Lease floor the server accepts, in seconds (advertised in capabilities). */
   minLeaseSeconds: number;
+  /** HTTP-012: how long a rotated-out signing secret keeps signing (default 24 h). */
+  secretOverlapMs?: number;
 }
 
 export interface ServerContext {

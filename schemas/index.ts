@@ -9,6 +9,7 @@ import agent from './agent.schema.json' with { type: 'json' };
 import agentsFile from './agents-file.schema.json' with { type: 'json' };
 import cancelRequest from './cancel-request.schema.json' with { type: 'json' };
 import capabilities from './capabilities.schema.json' with { type: 'json' };
+import conformanceReport from './conformance-report.schema.json' with { type: 'json' };
 import commonDefs from './common.defs.json' with { type: 'json' };
 import deadLetterListResponse from './dead-letter-list-response.schema.json' with { type: 'json' };
 import deadLetter from './dead-letter.schema.json' with { type: 'json' };
@@ -48,6 +49,7 @@ export const schemas = {
   'agents-file': agentsFile,
   'cancel-request': cancelRequest,
   'capabilities': capabilities,
+  'conformance-report': conformanceReport,
   'dead-letter': deadLetter,
   'dead-letter-list-response': deadLetterListResponse,
   'delivery': delivery,

@@ -156,6 +156,107 @@ export interface ConformanceAgentsFile {
 }
 
 /**
+ * The conformance kit's JSON report (--reporter json): one run against one target, a result per case with its transcript. Not a wire object of the protocol.
+ */
+export interface ConformanceReport {
+  kit: {
+    name: string;
+    version: string;
+  };
+  runId: string;
+  seed: number;
+  /**
+   * Base URL of the server under test.
+   */
+  target: string;
+  /**
+   * The kit booted the reference server itself (no --target).
+   */
+  embedded: boolean;
+  /**
+   * The lowest level that ran.
+   */
+  level: ConformanceReportLevel;
+  timeoutScale: number;
+  startedAt: string;
+  durationMs: number;
+  capabilities: string[];
+  /**
+   * Why the target could not be reached (nothing measured, exit 3).
+   */
+  unreachable?: string;
+  /**
+   * The kit itself broke (exit 2).
+   */
+  harnessErrors: string[];
+  warnings: string[];
+  summary: {
+    total: ConformanceReportCount;
+    passed: ConformanceReportCount;
+    failed: ConformanceReportCount;
+    errored: ConformanceReportCount;
+    notApplicable: ConformanceReportCount;
+    skipped: ConformanceReportCount;
+    warnings: ConformanceReportCount;
+    knownFailures: ConformanceReportCount;
+    staleBaseline: ConformanceReportCount;
+  };
+  /**
+   * 0 every applicable MUST passed; 1 a case failed or a baseline entry is stale; 2 harness error; 3 nothing measured.
+   */
+  exitCode: 0 | 1 | 2 | 3;
+  cases: ConformanceReportCaseResult[];
+}
+
+export interface ConformanceReportCaseResult {
+  id: string;
+  group: string;
+  title: string;
+  level: ConformanceReportLevel;
+  requirements: string[];
+  outcome: 'passed' | 'failed' | 'not_applicable' | 'skipped' | 'errored';
+  /**
+   * Why the case was not applicable or skipped.
+   */
+  reason?: string;
+  failure?: {
+    message: string;
+    expected?: unknown;
+    actual?: unknown;
+    stack?: string;
+  };
+  baseline?: 'known_failure' | 'stale';
+  /**
+   * A failed SHOULD or MAY case: reported, not failing the run.
+   */
+  warning?: boolean;
+  durationMs: number;
+  notes: string[];
+  transcript: ConformanceReportTranscriptEntry[];
+}
+
+export type ConformanceReportCount = number;
+
+export type ConformanceReportLevel = 'MUST' | 'SHOULD' | 'MAY';
+
+export interface ConformanceReportTranscriptEntry {
+  /**
+   * Milliseconds since the case started.
+   */
+  atMs: number;
+  kind: 'request' | 'response' | 'sse-frame' | 'sse-comment' | 'sse-end' | 'receiver-hit' | 'note' | 'error';
+  summary: string;
+  method?: string;
+  url?: string;
+  status?: number;
+  headers?: {
+    [k: string]: string;
+  };
+  body?: string;
+  bodyBytes?: number;
+}
+
+/**
  * An intent whose delivery attempts were exhausted (DLV-020).
  */
 export interface DeadLetter {

@@ -48,6 +48,10 @@ describe('callback URLs at registration (private callbacks not allowed)', () => 
     expect(res.body.code).toBe('validation_failed');
   });
 
+  it('advertises that private callbacks are refused', async () => {
+    expect((await server.request('GET', '/v1/capabilities', { key: null })).body.limits.allow_private_callbacks).toBe(false);
+  });
+
   it('accepts a public address', async () => {
     const res = await server.request('PUT', agentPath(uniqueAddress('ssrf')), { body: httpPolicy('http://93.184.215.14/hook') });
     expect(res.status).toBe(200);
@@ -128,5 +132,28 @@ describe('signing secret rotation (test clock)', () => {
     expect(verifies(newSecret, after)).toBe(true);
     expect(verifies(oldSecret, after)).toBe(false);
     expect(await eventsOf(server, after.json.intent_id)).toHaveLength(4);
+  });
+});
+
+describe('signing secret overlap window (server option)', () => {
+  it('stops signing with the rotated-out secret after the configured window', async () => {
+    const server = await startServer('memory', { allowPrivateCallbacks: true, testClock: true, secretOverlapMs: 60_000 });
+    const receiver = await Receiver.start(() => 200);
+    try {
+      expect((await server.request('GET', '/v1/capabilities', { key: null })).body.limits.allow_private_callbacks).toBe(true);
+      const senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
+      const address = uniqueAddress('http');
+      const oldSecret = (await server.request('PUT', agentPath(address), { body: httpPolicy(receiver.url) })).body.secret as string;
+      const newSecret = (await server.request('PUT', agentPath(address), { body: { ...httpPolicy(receiver.url), rotate_secret: true } })).body.secret as string;
+      await server.request('POST', '/v1/_test/clock', { body: { advance_ms: 61_000 } });
+      const id = (await server.send(senderKey, address)).body.intent_id;
+      await nextEvent(server, id, (e) => e.event_type === 'intent.acknowledged');
+      const [push] = await receiver.waitForPushes(1);
+      expect(verifies(newSecret, push)).toBe(true);
+      expect(verifies(oldSecret, push)).toBe(false);
+    } finally {
+      await receiver.close();
+      await server.dispose();
+    }
   });
 });

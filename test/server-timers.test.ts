@@ -48,6 +48,12 @@ describe('timers in real time', () => {
     }
   });
 
+  it('refuses escalate_to without remind_after_seconds', async () => {
+    const res = await server.send(senderKey, uniqueAddress('nobody'), { escalate_to: uniqueAddress('boss') });
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toMatchObject([{ pointer: '/escalate_to' }]);
+  });
+
   it('fails an unsupported type sent to an internal agent', async () => {
     const internal = uniqueAddress('platform');
     await server.registerAgent(internal, { binding: 'internal' });

@@ -52,7 +52,7 @@ export function agentRoutes(auth: Authenticator) {
         let secrets = (existing?.secrets ?? []).filter((s) => !s.expires_at || Date.parse(s.expires_at) > now);
         if (policy.binding === 'http' && (secrets.length === 0 || body.rotate_secret)) {
           secret = generateSigningSecret();
-          secrets = [{ secret, created_at: at }, ...secrets.map((s) => ({ ...s, expires_at: s.expires_at ?? isoAt(now + SECRET_OVERLAP_MS) }))];
+          secrets = [{ secret, created_at: at }, ...secrets.map((s) => ({ ...s, expires_at: s.expires_at ?? isoAt(now + (ctx.settings.secretOverlapMs ?? SECRET_OVERLAP_MS)) }))];
         }
         const agent: AgentRecord = {
           address,

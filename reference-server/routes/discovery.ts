@@ -34,6 +34,8 @@ export function capabilities(ctx: ServerContext): Json {
       idempotency_ttl_seconds: IDEMPOTENCY_TTL_SECONDS,
       keepalive_seconds: ctx.settings.keepaliveSeconds,
       max_list_limit: 500,
+      // SEC-025: whether a kit may use a loopback receiver.
+      allow_private_callbacks: ctx.settings.allowPrivateCallbacks,
     },
     extensions,
   };

@@ -245,6 +245,7 @@ export function bulkLoad(file: string, rows: Iterable<BulkRow>): number {
   try {
     db.pragma('journal_mode = MEMORY');
     db.pragma('synchronous = OFF');
+    db.pragma('cache_size = -1048576');
     db.exec(SCHEMA);
     const q = statements(db);
     let count = 0;

@@ -5,6 +5,7 @@
 // late ones fire at once and in due order among every other timer (LC-024); a terminal status
 // cancels whatever is left (LC-015).
 import { isTerminal } from '../lifecycle.js';
+import { Problem } from '../errors.js';
 import type { Intent } from '../model.js';
 import type { StoreTx } from '../store/store.js';
 import type { ServerContext } from '../context.js';
@@ -31,6 +32,12 @@ const dueOf = (plan: Plan, k: number): number => plan.start + plan.afterMs + (k 
 export function installReminders(ctx: ServerContext): void {
   ctx.intents.onCreated(async (tx: StoreTx, intent: Intent) => {
     const plan = planOf(intent);
+    // INTL-011: escalation is timed from the reminder settings, so it cannot stand alone.
+    if (!plan && intent.escalate_to !== undefined) {
+      throw new Problem('validation_failed', 'escalate_to needs remind_after_seconds', [
+        { pointer: '/escalate_to', message: 'requires remind_after_seconds', keyword: 'dependentRequired', location: 'body' },
+      ]);
+    }
     if (!plan) return;
     for (let k = 1; k <= plan.max; k++) {
       await ctx.scheduler.schedule(tx, { due_at: dueOf(plan, k), kind: REMINDER_TIMER, intent_id: intent.intent_id, data: { reminder: k } });

@@ -1,0 +1,215 @@
+// Chapter 13: problem documents, status/code table, 400/413/415/404/405, precedence, no 500s.
+import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
+import {
+  agent, check, equal, group, intentBody, limits, needs, ok, problem, send, validationError,
+} from './support.js';
+
+const pollCap = needs('binding.poll');
+
+/** The table of chapter 13: code → status. */
+const CODE_STATUS: Record<string, number> = {
+  malformed_json: 400, idempotency_key_invalid: 400, unauthorized: 401, forbidden: 403, not_found: 404,
+  agent_not_found: 404, intent_not_found: 404, thread_not_found: 404, extension_disabled: 404,
+  method_not_allowed: 405, not_acceptable: 406, idempotency_key_conflict: 409, intent_terminal: 409,
+  illegal_transition: 409, stale_delivery: 409, thread_closed: 409, payload_too_large: 413,
+  unsupported_media_type: 415, validation_failed: 422, limit_exceeded: 422, outcome_not_allowed: 422,
+  comment_required: 422, callback_url_refused: 422, rate_limited: 429, overloaded: 503,
+};
+
+function raw(ctx: CaseContext, method: 'POST' | 'PUT', path: string, key: string | undefined, body: string | Buffer, contentType = 'application/json'): Promise<HttpResponse> {
+  return ctx.request({ method, path, key, raw: body, headers: { 'content-type': contentType }, timeoutMs: 20000 });
+}
+
+async function sentCount(ctx: CaseContext, sender: RegisteredAgent): Promise<number> {
+  return ok(await ctx.request({ method: 'GET', path: '/v1/intents', key: sender.key, query: { role: 'sender', limit: 100 } }), 'list').intents.length;
+}
+
+/** A payload whose JSON serialization is exactly `bytes` long. */
+function payloadOfSize(bytes: number): Record<string, string> {
+  const overhead = JSON.stringify({ x: '' }).length;
+  return { x: 'a'.repeat(bytes - overhead) };
+}
+
+export const errorCases = group('ERR', [
+  {
+    id: 'ERR-001',
+    title: 'a body that is not JSON is 400 malformed_json as a problem document, and creates nothing',
+    level: 'MUST',
+    requirements: ['ERR-009', 'ERR-001', 'ERR-002', 'ERR-008'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      for (const body of ['{"intent_type": ', 'not json', '{"a":1}}', '']) {
+        const res = await raw(ctx, 'POST', '/v1/intents', sender.key, body);
+        if (body === '') {
+          check(res.status === 400 || res.status === 422, 'an empty create body must be refused with 400 or 422', '400/422', res.status);
+          continue;
+        }
+        problem(res, 400, 'malformed_json', `create with body ${JSON.stringify(body)}`);
+        check(typeof res.body.detail === 'string' && typeof res.body.title === 'string' && typeof res.body.type === 'string', 'a problem needs type, title and detail (ERR-001)', 'type/title/detail', res.body);
+      }
+      problem(await raw(ctx, 'PUT', `/v1/agents/${ctx.unique('err')}/x`, ctx.adminKey, '{"delivery":'), 400, 'malformed_json', 'PUT agent with broken JSON');
+      equal(await sentCount(ctx, sender), 0, 'intents created');
+    },
+  },
+  {
+    id: 'ERR-002',
+    title: 'a non-JSON media type is 415; application/json with charset=utf-8 is accepted',
+    level: 'MUST',
+    requirements: ['ERR-010', 'TERM-013'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const body = JSON.stringify(intentBody(ctx, worker.address));
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+        problem(await raw(ctx, 'POST', '/v1/intents', sender.key, body, type), 415, 'unsupported_media_type', `create as ${type}`);
+      }
+      equal(await sentCount(ctx, sender), 0, 'intents created by 415 answers');
+      ok(await raw(ctx, 'POST', '/v1/intents', sender.key, body, 'application/json; charset=utf-8'), 'create as application/json; charset=utf-8');
+    },
+  },
+  {
+    id: 'ERR-003',
+    title: 'a payload over max_payload_bytes is 413 before validation; one of exactly that size is accepted',
+    level: 'MUST',
+    requirements: ['INT-010', 'INT-012', 'ERR-020', 'ERR-008'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const max = Number(limits(ctx).max_payload_bytes ?? 131072);
+      problem(await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, worker.address, { payload: payloadOfSize(max + 1) }) }), 413, 'payload_too_large', 'payload one byte over the limit');
+      problem(await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: { ...intentBody(ctx, worker.address, { payload: payloadOfSize(max + 1) }), intent_type: 'BAD' } }), 413, 'payload_too_large', 'oversized payload with an invalid intent_type (size is checked first)');
+      const multibyte = { x: 'é'.repeat(Math.ceil((max + 10) / 2)) };
+      problem(await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, worker.address, { payload: multibyte }) }), 413, 'payload_too_large', 'payload over the limit in UTF-8 bytes (not characters)');
+      equal(await sentCount(ctx, sender), 0, 'intents created by 413 answers');
+      const exact = await send(ctx, sender, worker.address, { payload: payloadOfSize(max) });
+      equal(JSON.stringify(exact.payload).length, max, 'stored payload size');
+    },
+  },
+  {
+    id: 'ERR-004',
+    title: 'a request body over 1 MiB is 413 on any route',
+    level: 'MUST',
+    requirements: ['INT-011'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const big = JSON.stringify({ delivery: { binding: 'poll' }, display_name: 'x'.repeat(1_048_600) });
+      problem(await raw(ctx, 'PUT', `/v1/agents/${ctx.unique('err')}/big`, ctx.adminKey, big), 413, 'payload_too_large', 'PUT agent over 1 MiB');
+      const id = (await send(ctx, sender, sender.address)).intent_id;
+      problem(await raw(ctx, 'POST', `/v1/intents/${id}/cancel`, sender.key, JSON.stringify({ reason: 'x'.repeat(1_048_600) })), 413, 'payload_too_large', 'cancel over 1 MiB');
+      problem(await raw(ctx, 'POST', `/v1/intents/${id}/cancel`, sender.key, `{"reason": "${'x'.repeat(1_048_600)}`), 413, 'payload_too_large', 'an unparseable body over 1 MiB is refused for size, unparsed');
+    },
+  },
+  {
+    id: 'ERR-005',
+    title: 'an unknown path is 404 not_found; a known path with a wrong method is 405 with Allow',
+    level: 'MUST',
+    requirements: ['ERR-011'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      problem(await ctx.request({ method: 'GET', path: '/v1/no-such-route', key: sender.key }), 404, 'not_found', 'GET /v1/no-such-route');
+      const res = await ctx.request({ method: 'DELETE', path: '/v1/intents', key: sender.key });
+      problem(res, 405, 'method_not_allowed', 'DELETE /v1/intents');
+      const allow = (res.headers.allow ?? '').toUpperCase();
+      check(allow.includes('GET') && allow.includes('POST'), 'Allow must list the supported methods', 'GET, POST', res.headers.allow);
+    },
+  },
+  {
+    id: 'ERR-006',
+    title: 'problem type is https://axp.dev/problems/<code>',
+    level: 'SHOULD',
+    requirements: ['ERR-003'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const samples = [
+        await ctx.request({ method: 'GET', path: `/v1/intents/${crypto.randomUUID()}`, key: sender.key }),
+        await raw(ctx, 'POST', '/v1/intents', sender.key, '{'),
+        await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: {} }),
+        await ctx.request({ method: 'GET', path: '/v1/intents' }),
+      ];
+      for (const res of samples) equal(res.body?.type, `https://axp.dev/problems/${res.body?.code}`, `type of a ${res.status} problem`);
+    },
+  },
+  {
+    id: 'ERR-007',
+    title: 'with several faults the first of 401, 403, 415, 413, 400, 422, 404, 409 is reported',
+    level: 'SHOULD',
+    requirements: ['ERR-014'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const unknown = crypto.randomUUID();
+      problem(await raw(ctx, 'PUT', `/v1/agents/${ctx.unique('e')}/x`, undefined, '{', 'text/plain'), 401, 'unauthorized', 'no key + wrong media type + broken JSON');
+      problem(await raw(ctx, 'PUT', `/v1/agents/${ctx.unique('e')}/x`, sender.key, '{', 'text/plain'), 403, 'forbidden', 'agent key on an admin route + wrong media type');
+      problem(await raw(ctx, 'POST', '/v1/intents', sender.key, `{"payload": "${'x'.repeat(140_000)}`, 'text/plain'), 415, 'unsupported_media_type', 'wrong media type + oversized broken body');
+      problem(await raw(ctx, 'POST', '/v1/intents', sender.key, `{"payload": {"x": "${'x'.repeat(140_000)}"}, "oops"`), 413, 'payload_too_large', 'oversized payload + broken JSON');
+      problem(await raw(ctx, 'POST', `/v1/intents/${unknown}/resume`, sender.key, '{'), 400, 'malformed_json', 'broken JSON on an unknown intent');
+      validationError(await ctx.request({ method: 'POST', path: `/v1/intents/${unknown}/resume`, key: sender.key, json: { action: 'explode' } }), /.*/, 'invalid body on an unknown intent');
+    },
+  },
+  {
+    id: 'ERR-008',
+    title: 'hostile inputs never produce a 500; every error answer matches its code\'s status',
+    level: 'MUST',
+    requirements: ['ERR-007', 'ERR-002', 'ERR-004'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+      const bodies: string[] = [
+        'null', '[]', '42', '"text"', deep, `{"payload": ${deep}}`, '{"__proto__": {"admin": true}, "intent_type": "a.b.v1"}',
+        JSON.stringify({ ...intentBody(ctx, worker.address), payload: { n: 1e308, m: -0, s: '\u0000\ud800' } }),
+        JSON.stringify({ ...intentBody(ctx, worker.address), metadata: { '': '' } }),
+        '\uFEFF{"a": 1}',
+      ];
+      const answers: HttpResponse[] = [];
+      for (const b of bodies) answers.push(await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, raw: b, headers: { 'content-type': 'application/json' }, validate: false }));
+      for (const path of ['/v1/intents/%00', '/v1/intents/..%2F..%2Fetc', `/v1/agents/${'a/'.repeat(50)}x`, '/v1/inbox/%ZZ']) {
+        answers.push(await ctx.request({ method: 'GET', path, key: sender.key, validate: false }));
+      }
+      answers.push(await ctx.request({ method: 'GET', path: '/v1/intents', key: sender.key, query: { limit: '1e999', cursor: '\u0000' }, validate: false }));
+      for (const res of answers) {
+        check(res.status < 500, 'a hostile input produced a server error', '< 500', { status: res.status, body: res.text.slice(0, 200) });
+        if (res.status >= 400) {
+          check((res.headers['content-type'] ?? '').startsWith('application/problem+json'), 'an error must be application/problem+json', 'application/problem+json', res.headers['content-type']);
+          const code = String(res.body?.code);
+          check(code in CODE_STATUS, `code ${code} is not in the table of chapter 13 (ERR-004)`, Object.keys(CODE_STATUS), code);
+          equal({ http: res.status, body: res.body.status }, { http: CODE_STATUS[code], body: CODE_STATUS[code] }, `status of code ${code} (ERR-002)`);
+        }
+      }
+    },
+  },
+  {
+    id: 'ERR-009',
+    title: 'error answers reveal no keys, no stack traces and nothing of another agent\'s intent',
+    level: 'MUST',
+    requirements: ['ERR-015', 'SEC-009'],
+    ...pollCap,
+    async run(ctx) {
+      const sender = await agent(ctx, 'sender', 'poll');
+      const worker = await agent(ctx, 'worker', 'poll');
+      const stranger = await agent(ctx, 'stranger', 'poll');
+      const i = await send(ctx, sender, worker.address, { payload: { card: '4111-1111' } });
+      const guess = `${sender.key.slice(0, -2)}zz`;
+      const answers = [
+        await ctx.request({ method: 'GET', path: '/v1/intents', key: guess }),
+        await ctx.request({ method: 'POST', path: `/v1/intents/${i.intent_id}/resume`, key: stranger.key, json: { action: 'complete' } }),
+        await raw(ctx, 'POST', `/v1/intents/${i.intent_id}/resume`, worker.key, '{"action": complete}'),
+        await ctx.request({ method: 'PUT', path: `/v1/agents/${worker.path}`, key: worker.key, json: { delivery: { binding: 'poll' } } }),
+      ];
+      for (const res of answers) {
+        check(res.status >= 400, 'expected an error answer', '>= 400', res.status);
+        for (const secret of [guess, sender.key, worker.key, stranger.key, ctx.adminKey ?? '\u0000', '4111-1111']) {
+          check(!res.text.includes(secret), `a ${res.status} answer reveals a key or a hidden payload`, 'not present', res.text.slice(0, 200));
+        }
+        check(!/\bat .+:\d+:\d+\)?/.test(res.text) && !/node_modules|\.ts:\d+/.test(res.text), `a ${res.status} answer carries a stack trace`, 'no stack', res.text.slice(0, 300));
+      }
+    },
+  },
+]);
