@@ -89,7 +89,7 @@ export class HttpPushAdapter implements BindingAdapter {
         if (this.stopped) return;
         const agent = await this.ctx.store.read((tx) => tx.getAgent(address));
         if (!agent || agent.delivery.binding !== 'http' || !agent.delivery.url) return;
-        const free = 100 - lane.inFlight;
+        const free = (agent.delivery.max_concurrency ?? HTTP_POLICY_DEFAULTS.max_concurrency) - lane.inFlight;
         if (free <= 0) return; // HTTP-030: a finishing push pumps again
         const timeoutMs = agent.delivery.timeout_ms ?? HTTP_POLICY_DEFAULTS.timeout_ms;
         const deliveries = await this.ctx.engine.claim(address, { limit: free, leaseMs: timeoutMs + PUSH_LEASE_MARGIN_MS, markDelivered: false });
