@@ -1,6 +1,7 @@
 // A load generator, in its own process (config in env BENCH_WORKER). Roles: bound, sender, agent,
 // observer, driver (see protocol.ts). Everything is counted inside one measurement window that
 // starts warmupMs after the parent's 'go'; the worker then stops, reports and exits.
+import { setMaxListeners } from 'node:events';
 import { Pool } from 'undici';
 import { isAbort, readSse } from './sse.js';
 import type {
@@ -16,6 +17,7 @@ const TERMINAL = new Set(['intent.completed', 'intent.failed', 'intent.canceled'
 
 const stop = new AbortController();
 const signal = stop.signal;
+setMaxListeners(0, signal);
 let windowStart = Infinity;
 let windowEnd = Infinity;
 const inWindow = (t: number) => t >= windowStart && t < windowEnd;

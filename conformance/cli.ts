@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // axp-conformance: flags → runConformance → exit code. 0 every applicable MUST case passed;
 // 1 a case failed or a baseline entry is stale; 2 usage error or the harness broke; 3 nothing measured.
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -11,6 +12,7 @@ import { REPORTER_NAMES, isReporterName, type ReporterName } from './reporters/r
 import { runConformance } from './runner.js';
 import type { LevelOption } from './selection.js';
 import { kitInfo } from './version.js';
+import { configureProperties, parseReplayFile } from './properties/index.js';
 
 interface CliFlags {
   target?: string;
@@ -29,6 +31,9 @@ interface CliFlags {
   cases?: string;
   list?: boolean;
   trace?: boolean;
+  runs?: number;
+  deep?: boolean;
+  replay?: string;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -72,6 +77,9 @@ function buildProgram(): Command {
     .option('--agents <file>', 'pre-provisioned agents (schemas/agents-file.schema.json) instead of registering them')
     .addOption(new Option('--concurrency <n>', 'cases run at once (default 1: sequential, deterministic)').argParser(integer).default(1).hideHelp())
     .addOption(new Option('--cases <module>', 'run the cases a module exports as allCases instead of the kit\'s own').hideHelp())
+    .option('--runs <n>', 'generated runs per property case (PROP-*)', positive)
+    .option('--deep', 'deeper property runs (PROP-*): about ten times the default runs and time budget')
+    .option('--replay <file>', 'replay a failed property case from the JSON its failure printed ({"case", "seed", "path"})')
     .option('--list', 'print every case (ID, level, requirements, title) and exit')
     .option('--trace', 'print every case\'s transcript (requests, responses, SSE frames, receiver hits)')
     .exitOverride()
@@ -115,12 +123,14 @@ async function main(argv: string[]): Promise<number> {
       printList(cases);
       return 0;
     }
+    const replay = flags.replay ? parseReplayFile(await readFile(flags.replay, 'utf8').catch((err: Error) => { throw new UsageError(`cannot read --replay ${flags.replay}: ${err.message}`); }), flags.replay) : undefined;
+    configureProperties({ runs: flags.runs === undefined ? undefined : Math.ceil(flags.runs), deep: flags.deep ?? false, replay });
     const run = await runConformance({
       cases,
       target: flags.target,
       adminKey: flags.adminKey,
       receiverHost: flags.receiverHost,
-      only: flags.only,
+      only: replay ? [replay.case] : flags.only,
       skip: flags.skip,
       level: flags.level,
       seed: flags.seed,

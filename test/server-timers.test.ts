@@ -40,12 +40,22 @@ describe('timers in real time', () => {
     expect(intent.result).toEqual({ delayed_seconds: 1 });
   });
 
-  it('refuses a delay without valid seconds at create', async () => {
+  it('refuses a delay without valid seconds at create when the receiver is an internal agent', async () => {
+    const internal = uniqueAddress('platform');
+    await server.registerAgent(internal, { binding: 'internal' });
     for (const payload of [{}, { seconds: -1 }, { seconds: 1.5 }, { seconds: '3' }]) {
-      const res = await server.send(senderKey, uniqueAddress('nobody'), { intent_type: DELAY, payload });
+      const res = await server.send(senderKey, internal, { intent_type: DELAY, payload });
       expect(res.status).toBe(422);
       expect(res.body.errors).toMatchObject([{ pointer: '/payload/seconds' }]);
     }
+  });
+
+  it('fails a delay without valid seconds on delivery when the receiver is not known to be internal', async () => {
+    const res = await server.send(senderKey, uniqueAddress('nobody'), { intent_type: DELAY, payload: { seconds: 'soon' } });
+    expect(res.status).toBe(200);
+    const events = await nextEvent(server, res.body.intent_id, (e) => e.event_type === 'intent.failed');
+    expect(types(events)).toEqual(['intent.created', 'intent.submitted', 'intent.delivered', 'intent.failed']);
+    expect((await server.request('GET', `/v1/intents/${res.body.intent_id}`)).body.intent.error.code).toBe('invalid_payload');
   });
 
   it('refuses escalate_to without remind_after_seconds', async () => {

@@ -131,6 +131,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     await pause(between(options.gapMs));
     stopSending.abort();
     await sending;
+    log('senders stopped');
 
     // Drain: every accepted intent must reach a terminal status (agents keep working meanwhile).
     log(`drain: ${ledger.accepted.size} accepted`);
@@ -143,7 +144,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
         if (res.status === 404) pending.delete(id);
       });
     }
+    log(`drain done, ${pending.size} not terminal`);
     await workers.close();
+    log('workers closed');
 
     // Verification, from the server's own records.
     let lost = 0;

@@ -122,7 +122,6 @@ export const eventCases = group('EVT', [
       const list = await events(ctx, i.intent_id, sender.key);
       equal(types(list).slice(-2), ['intent.acknowledged', 'intent.in_progress'], 'the last two events');
       check(list.every((e) => e.intent_id === i.intent_id), 'every event names its intent', i.intent_id, list.map((e) => e.intent_id));
-      void write;
     },
   },
 ]);

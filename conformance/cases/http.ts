@@ -1,13 +1,14 @@
 // Chapter 9: the http binding, against a kit-hosted receiver scripted per case: signatures, 2xx,
 // retries with bounded backoff, timeouts, 410, Retry-After, redirects, concurrency.
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import type { CaseContext, Receiver, ReceiverHit, ReceiverStep, RegisteredAgent } from '../case.js';
+import { NotApplicable, type CaseContext, type Receiver, type ReceiverHit, type ReceiverStep, type RegisteredAgent } from '../case.js';
 import { validate } from '../../schemas/index.js';
 import { allowedDelayBounds, delayWithin, retryAfterBounds } from '../wire/backoff.js';
 import { verifyAxmeSignature, verifyStandardWebhook } from '../wire/signature.js';
 import {
-  agent, check, equal, events, eventuallyEvent, fail, fit, gapMs, getIntent, group, hasTestClock, httpReceiver, needs, ok, passTime, send, types, type Wire,
+  agent, check, equal, events, eventuallyEvent, fail, fit, gapMs, getIntent, group, hasTestClock, httpReceiver, limits, needs, ok, passTime, send, types, type Wire,
 } from './support.js';
 
 const httpCap = needs('binding.http', 'binding.poll');
@@ -148,14 +149,13 @@ export const httpCases = group('HTTP', [
       check(took >= timeout * 0.9, 'the attempt failed before timeout_ms', timeout, Math.round(took));
       await nextHit(ctx, receiver, failure, 2);
       await ctx.eventually('ACKNOWLEDGED after the retry', async () => ((await getIntent(ctx, i.intent_id, sender.key)).status === 'ACKNOWLEDGED' ? true : undefined));
-      void worker;
     },
   },
   {
     id: 'HTTP-005',
     title: '410 Gone stops at once: FAILED, delivery_failed and a dead letter with status 410',
     level: 'MUST',
-    requirements: ['HTTP-023', 'DLV-020'],
+    requirements: ['HTTP-023', 'HTTP-016', 'DLV-020'],
     ...httpCap,
     async run(ctx) {
       const { receiver, worker, sender } = await setup(ctx, [{ status: 410 }], { max_delivery_attempts: 5 });
@@ -215,7 +215,6 @@ export const httpCases = group('HTTP', [
       check(typeof f2.details.next_attempt_at === 'string', 'a 404 must be retried', 'next_attempt_at', f2.details.next_attempt_at);
       await nextHit(ctx, receiver, f2, 3);
       check(!receiver.hits.some((h) => h.path.includes('/moved')), 'the server followed the redirect', 'no hit on /moved', receiver.hits.map((h) => h.path));
-      void worker;
     },
   },
   {
@@ -330,7 +329,49 @@ export const httpCases = group('HTTP', [
       if (receiver.hits.length !== 2) fail('pushes of an exhausted intent', 2, receiver.hits.length);
     },
   },
+  {
+    id: 'HTTP-014',
+    title: 'a 2xx arriving after the receiver already resumed appends no event',
+    level: 'MUST',
+    requirements: ['HTTP-006', 'LC-013', 'RES-009'],
+    ...httpCap,
+    async run(ctx) {
+      if (limits(ctx).allow_private_callbacks === false) throw new NotApplicable('this case pushes to a kit server on loopback, which the target refuses');
+      // A receiver that holds its answer until the case has resumed the intent (the kit's scripted
+      // receiver answers at once or never).
+      let release: () => void = () => undefined;
+      const released = new Promise<void>((resolve) => { release = resolve; });
+      let arrived: (body: string) => void = () => undefined;
+      const push = new Promise<string>((resolve) => { arrived = resolve; });
+      const server = createHttpServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => { body += c; });
+        req.on('end', () => { arrived(body); void released.then(() => res.writeHead(200).end('{}')); });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+        const worker = await ctx.agent({ role: 'worker', delivery: { binding: 'http', url, timeout_ms: fit(ctx, 'timeout_ms', 10_000), max_delivery_attempts: 1 } });
+        const sender = await agent(ctx, 'sender', 'poll');
+        const i = await send(ctx, sender, worker.address);
+        const body = await Promise.race([push, new Promise<string>((_r, reject) => setTimeout(() => reject(new Error('no push within 5 s')), 5000 * ctx.timeoutScale))]);
+        equal(JSON.parse(body).intent_id, i.intent_id, 'the held push');
+        const answer = ok(await ctx.request({ method: 'POST', path: `/v1/intents/${i.intent_id}/resume`, key: worker.key, json: { action: 'progress' } }), 'resume progress before answering the push');
+        release();
+        await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: sender.key, query: { wait_seconds: 1 } });
+        const list = await events(ctx, i.intent_id, sender.key);
+        equal(types(list), ['intent.created', 'intent.submitted', 'intent.in_progress'], 'events after the late 2xx');
+        equal(list.at(-1).seq, answer.event.seq, 'last seq');
+        equal((await getIntent(ctx, i.intent_id, sender.key)).status, 'IN_PROGRESS', 'status after the late 2xx');
+      } finally {
+        release();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  },
 ]);
+
 
 /** A loopback port nobody listens on. */
 async function closedPort(): Promise<number> {

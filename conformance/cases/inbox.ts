@@ -102,7 +102,8 @@ export const inboxCases = group('INBOX', [
       const answer = ok(await decide(ctx, i.intent_id, 'reply', ctx.adminKey, { message: 'use the blue one' }), 'reply by the admin');
       equal(answer.intent.result, { task_result: { outcome: 'replied', comment: 'use the blue one' } }, 'result of a reply');
       const t = await thread(ctx, i.intent_id, p.sender.key, p.inbox.address);
-      check((t.messages ?? []).some((m: Wire) => m.text === 'use the blue one' && m.author === 'admin'), 'the reply must be a message authored by the admin', 'message', t.messages);
+      // The spec names the author "the deciding caller" without fixing the admin's spelling: both are accepted.
+      check((t.messages ?? []).some((m: Wire) => m.text === 'use the blue one' && ['admin', 'agent://system/admin'].includes(m.author)), 'the reply must be a message authored by the admin', 'message', t.messages);
       problem(await decide(ctx, i.intent_id, 'reply', p.inbox.key, {}), 409, 'thread_closed', 'a second decision');
     },
   },

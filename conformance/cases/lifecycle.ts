@@ -92,7 +92,7 @@ export const lifecycleCases = group('LC', [
     id: 'LC-002',
     title: 'a full walk: delivered, acknowledged, in progress, waiting, in progress, completed',
     level: 'MUST',
-    requirements: ['LC-002', 'LC-005', 'LC-006', 'RES-001', 'RES-009', 'EVT-008', 'LC-012'],
+    requirements: ['LC-001', 'LC-002', 'LC-005', 'LC-006', 'RES-001', 'RES-009', 'EVT-008', 'LC-012'],
     ...pollCap,
     async run(ctx) {
       const p = await parties(ctx);

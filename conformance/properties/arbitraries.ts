@@ -146,7 +146,12 @@ export function createBodyArb({ toAgent, limits }: BodyOptions): fc.Arbitrary<Cr
   );
   return fc
     .tuple(intentTypeArb, payloadArb(limits.maxPayloadBytes), optional, deadline, reminders)
-    .map(([intent_type, payload, rest, when, remind]) => ({ intent_type, to_agent: toAgent, payload, ...rest, ...when, ...(remind ?? {}) }) as CreateBody);
+    .map(([intent_type, payload, rest, when, remind]) => {
+      const body = { intent_type, to_agent: toAgent, payload, ...rest, ...when, ...(remind ?? {}) } as CreateBody;
+      // INTL-011, a rule beside the schema: escalate_to needs remind_after_seconds.
+      if (body.escalate_to !== undefined && body.remind_after_seconds === undefined) body.remind_after_seconds = 3600;
+      return body;
+    });
 }
 
 /** Small bodies for the stateful suite: no timers other than an optional deadline far enough away. */

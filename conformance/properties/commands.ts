@@ -57,7 +57,7 @@ class Send implements Cmd {
     return this.keyMode === 'none' || this.keyMode === 'fresh' || w.createKeys.size > 0;
   }
   async run(w: World): Promise<void> {
-    const body = { ...this.body, to_agent: w.worker.address };
+    const body: CreateBody = { ...this.body, to_agent: w.worker.address };
     if (this.keyMode === 'same' || this.keyMode === 'different') return this.reuse(w, body);
     const key = this.keyMode === 'fresh' ? w.ctx.unique('idem') : undefined;
     const res = await post(w, '/v1/intents', w.sender.key, body, key);
@@ -351,6 +351,7 @@ export function commandArbs(): Array<fc.Arbitrary<Cmd>> {
   const pick = fc.nat({ max: 15 });
   return [
     fc.tuple(lifecycleBodyArb(PLACEHOLDER), fc.constantFrom<KeyMode>('none', 'fresh', 'fresh', 'same', 'different'), pick).map(([b, k, p]) => new Send(b, k, p)),
+    fc.tuple(lifecycleBodyArb(PLACEHOLDER), fc.constantFrom<KeyMode>('none', 'fresh'), pick).map(([b, k, p]) => new Send(b, k, p)),
     fc.tuple(lifecycleBodyArb(PLACEHOLDER), fc.constant<KeyMode>('none'), pick).map(([b, k, p]) => new Send(b, k, p)),
     fc.tuple(fc.constantFrom<'poll' | 'stream'>('poll', 'stream'), fc.boolean(), fc.boolean()).map(([v, z, c]) => new Receive(v, z, v === 'stream' && c)),
     fc.tuple(pick, fc.constantFrom<AckRef>('current', 'none', 'older', 'random')).map(([p, r]) => new Ack(p, r)),
@@ -364,5 +365,3 @@ export function commandArbs(): Array<fc.Arbitrary<Cmd>> {
   ];
 }
 
-export type { WireDelivery };
-export { deliverability };

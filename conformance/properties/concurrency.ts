@@ -15,7 +15,7 @@ import { advanceClock } from './timers.js';
 import type { ModelIntent, World } from './world.js';
 
 /** Creates an intent and takes it into the world's model. */
-async function send(w: World, body: CreateBody): Promise<ModelIntent> {
+export async function send(w: World, body: CreateBody): Promise<ModelIntent> {
   const res = await w.call({ method: 'POST', path: '/v1/intents', key: w.sender.key, json: { ...body, to_agent: w.worker.address } });
   if (res.status !== 200) w.fail(`a valid create answered ${res.status}`, 200, res.body);
   const intent = res.body.intent as WireIntent;
@@ -163,4 +163,3 @@ const leaseCase: ConformanceCase = {
 };
 
 export const concurrencyCases: ConformanceCase[] = [duplicatesCase, deadlineCase, leaseCase];
-export type { WireDelivery, RunLog, CaseContext };

@@ -103,7 +103,7 @@ export async function checkProperty<T>(
   predicate: (value: T, log: RunLog) => Promise<void>,
 ): Promise<void> {
   const { replay, seed, numRuns } = planRun(ctx, plan);
-  const budget = (settings.budgetMs ?? (settings.deep ? plan.budgetMs * 8 : plan.budgetMs)) * ctx.timeoutScale;
+  const budget = (settings.budgetMs ?? (settings.deep ? plan.budgetMs * 10 : plan.budgetMs)) * ctx.timeoutScale;
   const shrinkBudget = (plan.shrinkMs ?? 20_000) * ctx.timeoutScale;
   const started = performance.now();
   let failedAt: number | undefined;

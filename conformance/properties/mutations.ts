@@ -128,6 +128,13 @@ const pastDeadline: Mutator = (body) =>
       json: { ...without(body, 'ttl_seconds'), deadline_at: d.toISOString() },
     }));
 
+const escalateWithoutReminder: Mutator = (body) =>
+  fc.constantFrom('agent://ops/oncall', 'agent://ops/eu/oncall').map((escalate_to) => ({
+    rule: 'escalate_to.needs-remind_after_seconds', requirements: ['INTL-011', 'ERR-008'], layer: 'semantic' as const,
+    expect: { status: 422 as const, code: 'validation_failed' }, pointers: ['/escalate_to'],
+    json: { ...without(body, 'remind_after_seconds', 'remind_interval_seconds', 'max_reminders'), escalate_to },
+  }));
+
 const attemptsOverLimit: Mutator = (body, limits) =>
   limits.maxDeliveryAttempts.max >= 20
     ? badFormats(body, limits)
@@ -174,7 +181,7 @@ const badIdempotencyKey: Mutator = (body) =>
 
 export const MUTATORS: Record<string, Mutator> = {
   missingRequired, badIntentType, badAddress, payloadNotObject, unknownProperty, deadlineAndTtl, reminderWithoutAfter,
-  outOfRange, badFormats, badMetadata, badHumanTask, pastDeadline, attemptsOverLimit, payloadTooLarge, bodyOverOneMiB,
+  outOfRange, badFormats, badMetadata, badHumanTask, pastDeadline, escalateWithoutReminder, attemptsOverLimit, payloadTooLarge, bodyOverOneMiB,
   malformedJson, wrongMediaType, badIdempotencyKey,
 };
 

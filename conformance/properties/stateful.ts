@@ -74,7 +74,7 @@ export const statefulCase: ConformanceCase = {
   timeoutMs: 120_000,
   async run(ctx) {
     const { replay } = planRun(ctx, PLAN);
-    const commands = fc.commands(commandArbs(), { maxCommands: 14, replayPath: replay?.replayPath });
+    const commands = fc.commands(commandArbs(), { maxCommands: 24, size: 'medium', replayPath: replay?.replayPath });
     await checkProperty(ctx, PLAN, commands, async (cmds, log) => {
       const world = await newWorld(ctx, log);
       const logged = [...cmds].map((c) => ({

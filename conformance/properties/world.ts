@@ -78,7 +78,7 @@ export class World {
   async call(req: HttpRequest): Promise<HttpResponse & { sentAt: number }> {
     const sentAt = performance.now();
     const res = await this.ctx.request(req);
-    this.log.add(`${req.method} ${req.path}${req.query ? `?${new URLSearchParams(Object.entries(req.query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString()}` : ''} → ${res.status} ${shortBody(res)}`);
+    this.log.add(`${req.method} ${req.path}${req.query ? `?${new URLSearchParams(Object.entries(req.query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString()}` : ''} → ${res.status} ${shortBody(res)}`);
     if (res.status >= 500) this.fail(`${req.method} ${req.path} answered ${res.status}: no request may yield a 5xx (ERR-007)`, '< 500', res.body ?? res.text);
     return { ...res, sentAt };
   }

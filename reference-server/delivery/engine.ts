@@ -34,6 +34,8 @@ export interface ClaimOptions {
   limit: number;
   /** Lease length; default the agent's lease_seconds; null = no lease (inbox, internal). */
   leaseMs?: number | null;
+  /** http: the lease timer waits this much past lease_expires_at, so a push answering at its timeout is judged by its answer. */
+  leaseGraceMs?: number;
   /** Append intent.delivered when handing out (default true; http appends it on 2xx instead). */
   markDelivered?: boolean;
   /** Runs in the claiming unit for each delivery (inbox: human_task_assigned; internal: wait + timer). */
@@ -198,7 +200,7 @@ export class DeliveryEngine {
         await tx.updateIntent(intent);
       }
       if (leaseMs !== null) {
-        await this.scheduler.schedule(tx, { due_at: now + leaseMs, kind: LEASE_TIMER, intent_id: intent.intent_id, data: { delivery_id: row.delivery_id } });
+        await this.scheduler.schedule(tx, { due_at: now + leaseMs + (options.leaseGraceMs ?? 0), kind: LEASE_TIMER, intent_id: intent.intent_id, data: { delivery_id: row.delivery_id } });
       }
       await options.inTx?.(tx, intent, row);
       out.push(toWireDelivery(intent, row, isoAt(now)));

@@ -2,7 +2,7 @@
 // afresh per attempt, through one undici Agent. Every agent has its own lane with at most
 // `max_concurrency` pushes in flight, so a hanging receiver only ever fills its own lane (HTTP-031).
 //
-// Durability: a push is claimed (leased for timeout_ms + a margin) in one write unit before the
+// Durability: a push is claimed (leased for timeout_ms, its timer a margin later) in one write unit before the
 // request leaves, and its outcome is written by engine.acked / engine.attemptFailed. A process
 // that dies in between leaves a leased delivery whose lease timer brings it back as a failed
 // attempt after a restart (DLV-012), so no attempt is ever lost or counted twice.
@@ -15,7 +15,7 @@ import { HTTP_POLICY_DEFAULTS, type AgentRecord, type Delivery } from '../model.
 import type { AttemptFailure, BindingAdapter } from './engine.js';
 import type { ServerContext } from '../context.js';
 
-/** Extra lease beyond timeout_ms, so a push still answering is not also expired by its lease. */
+/** How long past timeout_ms the lease timer waits, so an attempt is judged by its own outcome (timeout included). */
 export const PUSH_LEASE_MARGIN_MS = 2000;
 export const USER_AGENT = 'axp-reference-server (axp/1)';
 
@@ -23,7 +23,7 @@ const TIMED_OUT = Symbol('timeout');
 
 interface Lane { inFlight: number; claiming: boolean; again: boolean }
 
-type Outcome = { ok: true } | { ok: false; failure: AttemptFailure };
+export type Outcome = { ok: true } | { ok: false; failure: AttemptFailure };
 
 export interface HttpPushOptions {
   log?: (message: string, error?: unknown) => void;
@@ -92,7 +92,8 @@ export class HttpPushAdapter implements BindingAdapter {
         const free = (agent.delivery.max_concurrency ?? HTTP_POLICY_DEFAULTS.max_concurrency) - lane.inFlight;
         if (free <= 0) return; // HTTP-030: a finishing push pumps again
         const timeoutMs = agent.delivery.timeout_ms ?? HTTP_POLICY_DEFAULTS.timeout_ms;
-        const deliveries = await this.ctx.engine.claim(address, { limit: free, leaseMs: timeoutMs + PUSH_LEASE_MARGIN_MS, markDelivered: false });
+        // DLV-005: the lease the receiver sees is timeout_ms; the lease timer waits a margin longer.
+        const deliveries = await this.ctx.engine.claim(address, { limit: free, leaseMs: timeoutMs, leaseGraceMs: PUSH_LEASE_MARGIN_MS, markDelivered: false });
         for (const delivery of deliveries) this.launch(lane, agent, delivery);
         if (deliveries.length === free) lane.again = true;
       } while (lane.again);

@@ -40,10 +40,11 @@ export class InternalAdapter implements BindingAdapter {
   constructor(private readonly ctx: ServerContext, private readonly log: (message: string, error?: unknown) => void = () => {}) {
     ctx.supportedIntentTypes.push(...HANDLED_TYPES.filter((t) => !ctx.supportedIntentTypes.includes(t)));
     ctx.engine.routeIntents((intent) => (HANDLED_TYPES.includes(intent.intent_type) ? INTERNAL_AGENT : undefined));
-    // INTL-004: the receiver of a delay intent is always known to be internal, so a bad payload is
-    // refused at create (the create unit is rolled back by the throw).
-    ctx.intents.onCreated(async (_tx, intent) => {
-      if (intent.intent_type === DELAY_INTENT_TYPE && delaySeconds(intent) === undefined) {
+    // INTL-004: a bad payload to an agent registered as internal is refused at create (the throw
+    // rolls the create back); to any other address it is accepted and fails on delivery.
+    ctx.intents.onCreated(async (tx, intent) => {
+      if (intent.intent_type !== DELAY_INTENT_TYPE || delaySeconds(intent) !== undefined) return;
+      if ((await tx.getAgent(intent.to_agent))?.delivery.binding === 'internal') {
         throw new Problem('validation_failed', `payload.seconds must be an integer from 0 to ${MAX_DELAY_SECONDS}`, [
           { pointer: '/payload/seconds', message: `must be an integer from 0 to ${MAX_DELAY_SECONDS}`, keyword: 'type', location: 'body' },
         ]);

@@ -1,0 +1,301 @@
+// npm run bench [-- --quick] [--profile] [--only=bound,lifecycle,latency,sse,slowdown]
+// Measures the reference server against the machine's own limit (bare Fastify), in one run on
+// loopback, with every load generator in its own process; writes bench/results.json and prints
+// a table. Issue 8.
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { ServerProc, WorkerProc, runWorkers, type Memory } from './procs.js';
+import { prefill } from './prefill.js';
+import { topFrames } from './profile-top.js';
+import { distribution, round, table, type Distribution } from './stats.js';
+import type { AgentKey, WorkerResult } from './protocol.js';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const PROFILE = argv.includes('--profile');
+const ONLY = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const want = (phase: string) => !ONLY || ONLY.includes(phase);
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const DATA = `${HERE}.data`;
+const PROFILES = `${HERE}profiles`;
+const T = QUICK ? { warmupMs: 1000, measureMs: 3000 } : { warmupMs: 2000, measureMs: 10_000 };
+const OBSERVERS = QUICK ? 1000 : 5000;
+const BUSY_INTENTS = QUICK ? 10 : 25;
+const STORED = QUICK ? 50_000 : 1_000_000;
+const LOADS = [25, 50, 90];
+const ADMIN_KEY = `axp_admin_bench_${randomBytes(12).toString('base64url')}`;
+/** Closed loop: lifecycles in flight at once; connections per load worker. */
+const WINDOW = 256;
+const CONNECTIONS = 32;
+const AGENTS = 4;
+const PAYLOAD = { order_id: 'ord-000123', customer: 'cus-8812', amount: 4200, currency: 'EUR', items: [{ sku: 'sku-1', qty: 2 }, { sku: 'sku-7', qty: 1 }] };
+const CREATE_BODY = JSON.stringify({ intent_type: 'bench.order.v1', to_agent: 'agent://bench/x/a0', payload: PAYLOAD });
+
+mkdirSync(DATA, { recursive: true });
+const log = (line: string) => console.log(`[bench] ${line}`);
+let serial = 0;
+
+async function call(base: string, method: 'PUT' | 'POST', path: string, key: string, body: unknown): Promise<{ status: number; text: string }> {
+  const res = await request(`${base}${path}`, { method, headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+async function registerAgent(base: string, address: string, binding: string): Promise<AgentKey> {
+  const res = await call(base, 'PUT', `/v1/agents/${address.slice('agent://'.length)}`, ADMIN_KEY, { delivery: { binding } });
+  if (res.status !== 200) throw new Error(`register ${address}: ${res.status} ${res.text}`);
+  return { address, key: (JSON.parse(res.text) as { api_key: string }).api_key };
+}
+
+async function agents(base: string, binding: string, n: number): Promise<AgentKey[]> {
+  const run = `r${++serial}`;
+  return Promise.all(Array.from({ length: n }, (_, i) => registerAgent(base, `agent://bench/${run}/a${i}`, binding)));
+}
+
+const rps = (r: WorkerResult) => (r.seconds > 0 ? r.count / r.seconds : 0);
+const errorsOf = (results: WorkerResult[]) => results.reduce((n, r) => n + r.errors, 0);
+function warnErrors(what: string, results: WorkerResult[]): void {
+  const first = results.find((r) => r.firstError)?.firstError;
+  if (first) log(`${what}: ${errorsOf(results)} errors, first: ${first}`);
+}
+
+async function startAxp(store: string, name: string): Promise<ServerProc> {
+  return ServerProc.start(['axp', store, ADMIN_KEY], PROFILE ? { dir: PROFILES, name } : undefined);
+}
+
+// ---------------------------------------------------------------- phases
+
+interface Lifecycle { rps: number; errors: number; memory: Memory }
+
+/** Send → COMPLETED through one binding, closed loop: the sender keeps WINDOW lifecycles in flight. */
+async function lifecycle(server: ServerProc, binding: 'stream' | 'poll', sender: AgentKey): Promise<Lifecycle> {
+  const receivers = await agents(server.url, binding, AGENTS);
+  const send = WorkerProc.start({ role: 'sender', url: server.url, key: sender.key, agents: receivers.map((a) => a.address), body: CREATE_BODY, connections: CONNECTIONS, window: WINDOW, record: false, observeEvery: 0 });
+  const agent = WorkerProc.start({ role: 'agent', url: server.url, binding, agents: receivers, pollersPerAgent: 2, connections: CONNECTIONS, record: false });
+  agent.onCredit((n) => send.send({ type: 'credit', n }));
+  const results = await runWorkers([send, agent], T.warmupMs, T.measureMs);
+  warnErrors(`lifecycle ${binding}`, results);
+  return { rps: rps(results[1]), errors: errorsOf(results), memory: await server.memory() };
+}
+
+interface LatencyPoint { load_pct: number; offered_rps: number; achieved_rps: number; delivery_ms: Distribution; terminal_ms: Distribution; delivered_before_reply: number; errors: number }
+
+/** Open loop at a share of the max: send accepted → delivery frame at the agent, and → terminal event at an observer. */
+async function latency(server: ServerProc, sender: AgentKey, maxRps: number, loadPct: number): Promise<LatencyPoint> {
+  const receivers = await agents(server.url, 'stream', AGENTS);
+  const rate = (maxRps * loadPct) / 100;
+  const send = WorkerProc.start({ role: 'sender', url: server.url, key: sender.key, agents: receivers.map((a) => a.address), body: CREATE_BODY, connections: CONNECTIONS, rate, record: true, observeEvery: 10 });
+  const agent = WorkerProc.start({ role: 'agent', url: server.url, binding: 'stream', agents: receivers, pollersPerAgent: 1, connections: CONNECTIONS, record: true });
+  const [sent, got] = await runWorkers([send, agent], T.warmupMs, T.measureMs);
+  warnErrors(`latency ${loadPct} %`, [sent, got]);
+  const deltas: number[] = [];
+  let early = 0;
+  for (const [id, acceptedAt] of Object.entries(sent.times ?? {})) {
+    const deliveredAt = got.times?.[id];
+    if (deliveredAt === undefined || acceptedAt < 0) continue;
+    // The frame can reach the agent before the sender has read its 200 (both follow the same commit).
+    if (deliveredAt < acceptedAt) early += 1;
+    deltas.push(Math.max(0, deliveredAt - acceptedAt));
+  }
+  return {
+    load_pct: loadPct, offered_rps: round(rate), achieved_rps: round(rps(sent)),
+    delivery_ms: distribution(deltas), terminal_ms: distribution(sent.observed ?? []), delivered_before_reply: early, errors: errorsOf([sent, got]),
+  };
+}
+
+interface SseFigures { observers: number; open_at_start: number; busy_intents: number; events_per_s: number; writes_per_s: number; rss_per_conn: number; heap_per_conn: number; received_bytes_per_s: number; errors: number }
+
+/** OBSERVERS SSE observers spread over BUSY_INTENTS intents that the receiver keeps reporting progress on. */
+async function sseFanOut(server: ServerProc, sender: AgentKey): Promise<SseFigures> {
+  const [busy] = await agents(server.url, 'poll', 1);
+  const intents: string[] = [];
+  for (let i = 0; i < BUSY_INTENTS; i++) {
+    const res = await call(server.url, 'POST', '/v1/intents', sender.key, { ...JSON.parse(CREATE_BODY), to_agent: busy.address });
+    intents.push((JSON.parse(res.text) as { intent_id: string }).intent_id);
+  }
+  const targets = Array.from({ length: OBSERVERS }, (_, i) => intents[i % intents.length]);
+  const before = await server.memory();
+  const half = Math.ceil(targets.length / 2);
+  const observers = [targets.slice(0, half), targets.slice(half)].map((list) => WorkerProc.start({ role: 'observer', url: server.url, key: sender.key, intents: list }));
+  const driver = WorkerProc.start({ role: 'driver', url: server.url, key: busy.key, intents, connections: BUSY_INTENTS });
+  await Promise.all([...observers, driver].map((w) => w.ready));
+  const connected = await server.memory();
+  const results = await runWorkers([...observers, driver], T.warmupMs, T.measureMs);
+  warnErrors('sse', results);
+  const obs = results.slice(0, observers.length);
+  const seconds = obs[0].seconds;
+  return {
+    observers: OBSERVERS, open_at_start: obs.reduce((n, r) => n + (r.open ?? 0), 0), busy_intents: BUSY_INTENTS,
+    events_per_s: round(obs.reduce((n, r) => n + r.count, 0) / seconds), writes_per_s: round(rps(results[results.length - 1])),
+    rss_per_conn: round((connected.rss - before.rss) / OBSERVERS), heap_per_conn: round((connected.heapUsed - before.heapUsed) / OBSERVERS),
+    received_bytes_per_s: round(obs.reduce((n, r) => n + r.bytes, 0) / seconds), errors: errorsOf(results),
+  };
+}
+
+/** The pre-filled file is built once and kept (bench/.data, gitignored); later runs reuse it. */
+function storedFile(): { file: string; seconds: number | null } {
+  const file = `${DATA}/stored-${STORED}.db`;
+  if (existsSync(file)) return { file, seconds: null };
+  log(`pre-filling ${STORED} intents (once; kept in ${file}) …`);
+  const building = `${file}.building`;
+  const seconds = prefill(building, STORED, PAYLOAD);
+  renameSync(building, file);
+  return { file, seconds };
+}
+
+// ---------------------------------------------------------------- main
+
+const results: Record<string, unknown> = {
+  generated_at: new Date().toISOString(), mode: QUICK ? 'quick' : 'full',
+  machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version, platform: process.platform, loadavg_start: loadavg().map((x) => round(x, 2)) },
+  params: { warmup_ms: T.warmupMs, measure_ms: T.measureMs, window: WINDOW, connections_per_worker: CONNECTIONS, receiving_agents: AGENTS, observers: OBSERVERS, busy_intents: BUSY_INTENTS, stored_intents: STORED, create_body_bytes: CREATE_BODY.length },
+};
+const started = Date.now();
+if (PROFILE) { rmSync(PROFILES, { recursive: true, force: true }); mkdirSync(PROFILES, { recursive: true }); }
+
+let responseBytes = 700;
+const lifecycleBy: Record<string, Record<string, Lifecycle>> = {};
+const latencyBy: Record<string, LatencyPoint[]> = {};
+
+for (const store of ['memory', 'sqlite'] as const) {
+  if (!want('lifecycle') && !want('latency')) break;
+  const file = `${DATA}/empty.db`;
+  for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+  const server = await startAxp(store === 'memory' ? 'memory' : `sqlite:${file}`, `${store}-lifecycle`);
+  try {
+    const sender = await registerAgent(server.url, `agent://bench/senders/s${++serial}`, 'poll');
+    const probe = await call(server.url, 'POST', '/v1/intents', sender.key, JSON.parse(CREATE_BODY));
+    responseBytes = probe.text.length;
+    lifecycleBy[store] = {};
+    for (const binding of ['stream', 'poll'] as const) {
+      log(`lifecycle ${store} ${binding} …`);
+      lifecycleBy[store][binding] = await lifecycle(server, binding, sender);
+      log(`  ${round(lifecycleBy[store][binding].rps)} intents/s`);
+    }
+    if (want('latency') && (store === 'sqlite' || !QUICK)) {
+      latencyBy[store] = [];
+      for (const pct of LOADS) {
+        log(`latency ${store} ${pct} % …`);
+        const point = await latency(server, sender, lifecycleBy[store].stream.rps, pct);
+        latencyBy[store].push(point);
+        log(`  delivery p50 ${point.delivery_ms.p50} p99 ${point.delivery_ms.p99} ms; terminal p99 ${point.terminal_ms.p99} ms`);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+let boundRps = NaN;
+if (want('bound') || want('lifecycle')) {
+  log('bound: bare Fastify …');
+  const bare = await ServerProc.start(['bare', String(responseBytes)]);
+  try {
+    const [r] = await runWorkers([WorkerProc.start({ role: 'bound', url: bare.url, body: CREATE_BODY, connections: CONNECTIONS })], T.warmupMs, T.measureMs);
+    warnErrors('bound', [r]);
+    boundRps = rps(r);
+    log(`  ${round(boundRps)} requests/s`);
+  } finally {
+    await bare.stop();
+  }
+}
+
+let sse: SseFigures | undefined;
+if (want('sse')) {
+  const file = `${DATA}/sse.db`;
+  for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+  const server = await startAxp(`sqlite:${file}`, 'sqlite-sse');
+  try {
+    log(`sse: ${OBSERVERS} observers of ${BUSY_INTENTS} busy intents …`);
+    const sender = await registerAgent(server.url, 'agent://bench/senders/sse', 'poll');
+    sse = await sseFanOut(server, sender);
+    log(`  ${sse.events_per_s} events/s, ${sse.rss_per_conn} B RSS per connection`);
+  } finally {
+    await server.stop();
+  }
+}
+
+let slowdown: Record<string, unknown> | undefined;
+if (want('slowdown')) {
+  const { file, seconds } = storedFile();
+  const empty = lifecycleBy.sqlite;
+  const binding = empty && empty.poll.rps > empty.stream.rps ? 'poll' : 'stream';
+  const server = await startAxp(`sqlite:${file}`, 'sqlite-stored');
+  try {
+    const sender = await registerAgent(server.url, `agent://bench/senders/s${++serial}`, 'poll');
+    log(`slowdown: ${STORED} stored intents, ${binding} …`);
+    const full = await lifecycle(server, binding, sender);
+    const base = empty?.[binding];
+    slowdown = {
+      stored_intents: STORED, binding, prefill_seconds: seconds === null ? 'cached' : round(seconds, 1),
+      rps_empty: base ? round(base.rps) : null, rps_stored: round(full.rps), ratio: base ? round(full.rps / base.rps, 3) : null,
+      rss_empty: base?.memory.rss ?? null, rss_stored: full.memory.rss, rss_growth_bytes: base ? full.memory.rss - base.memory.rss : null,
+      errors: full.errors,
+    };
+    log(`  ${round(full.rps)} intents/s (empty ${base ? round(base.rps) : '?'})`);
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------- results
+
+const best = (store: string) => (lifecycleBy[store] ? Math.max(lifecycleBy[store].stream.rps, lifecycleBy[store].poll.rps) : NaN);
+const lifecycleBound = boundRps / 3;
+const headline = latencyBy.sqlite?.find((p) => p.load_pct === 50) ?? latencyBy.memory?.find((p) => p.load_pct === 50);
+Object.assign(results, {
+  bound_rps: round(boundRps),
+  lifecycle_memory_rps: round(best('memory')),
+  lifecycle_sqlite_rps: round(best('sqlite')),
+  lifecycle_memory_ratio: round(best('memory') / lifecycleBound, 3),
+  lifecycle_sqlite_ratio: round(best('sqlite') / lifecycleBound, 3),
+  lifecycle: Object.fromEntries(Object.entries(lifecycleBy).map(([store, byBinding]) => [store, Object.fromEntries(Object.entries(byBinding).map(([b, l]) => [b, { rps: round(l.rps), errors: l.errors, rss: l.memory.rss }]))])),
+  p50_delivery_ms: headline?.delivery_ms.p50 ?? null,
+  p99_delivery_ms: headline?.delivery_ms.p99 ?? null,
+  latency_store: latencyBy.sqlite ? 'sqlite' : 'memory',
+  latency: latencyBy,
+  sse_events_per_s: sse?.events_per_s ?? null,
+  sse_bytes_per_conn: sse?.rss_per_conn ?? null,
+  sse,
+  slowdown_1m: (slowdown?.ratio as number | null | undefined) ?? null,
+  slowdown_1m_detail: slowdown ?? null,
+});
+const targets = {
+  lifecycle_memory_ratio: { target: '>= 0.5', met: (results.lifecycle_memory_ratio as number) >= 0.5 },
+  lifecycle_sqlite_ratio: { target: '>= 0.3', met: (results.lifecycle_sqlite_ratio as number) >= 0.3 },
+  p99_delivery_ms: { target: '< 10', met: headline !== undefined && headline.delivery_ms.p99 < 10 },
+  sse_events_per_s: { target: '>= 100000', met: (sse?.events_per_s ?? 0) >= 100_000 },
+  sse_bytes_per_conn: { target: '<= 32768', met: sse !== undefined && sse.rss_per_conn <= 32768 },
+  slowdown_1m: { target: '>= 0.9 (<= 10 % slower)', met: typeof slowdown?.ratio === 'number' && slowdown.ratio >= 0.9 },
+};
+Object.assign(results, { targets, seconds: round((Date.now() - started) / 1000, 1), machine: { ...(results.machine as object), loadavg_end: loadavg().map((x) => round(x, 2)) } });
+writeFileSync(`${HERE}results.json`, `${JSON.stringify(results, null, 2)}\n`);
+
+const fmt = (x: unknown) => (typeof x === 'number' ? (Number.isFinite(x) ? String(x) : '—') : x === null || x === undefined ? '—' : String(x));
+const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+console.log(`\n${table([
+  ['figure', 'value', 'target', ''],
+  ['bound_rps (bare Fastify POST)', fmt(results.bound_rps), '', ''],
+  ['lifecycle_memory_rps (best binding)', fmt(results.lifecycle_memory_rps), '', ''],
+  ['lifecycle_memory_ratio', fmt(results.lifecycle_memory_ratio), targets.lifecycle_memory_ratio.target, mark(targets.lifecycle_memory_ratio.met)],
+  ['lifecycle_sqlite_rps (best binding)', fmt(results.lifecycle_sqlite_rps), '', ''],
+  ['lifecycle_sqlite_ratio', fmt(results.lifecycle_sqlite_ratio), targets.lifecycle_sqlite_ratio.target, mark(targets.lifecycle_sqlite_ratio.met)],
+  ...Object.entries(lifecycleBy).flatMap(([store, byBinding]) => Object.entries(byBinding).map(([b, l]) => [`  ${store} ${b}`, fmt(round(l.rps)), '', ''])),
+  [`p50_delivery_ms (${results.latency_store as string}, 50 %)`, fmt(results.p50_delivery_ms), '', ''],
+  [`p99_delivery_ms (${results.latency_store as string}, 50 %)`, fmt(results.p99_delivery_ms), targets.p99_delivery_ms.target, mark(targets.p99_delivery_ms.met)],
+  ...Object.entries(latencyBy).flatMap(([store, points]) => points.map((p) => [`  ${store} ${p.load_pct} % (${p.offered_rps}/s): delivery p50/p99, terminal p50/p99`, `${p.delivery_ms.p50}/${p.delivery_ms.p99}, ${p.terminal_ms.p50}/${p.terminal_ms.p99}`, '', ''])),
+  [`sse_events_per_s (${OBSERVERS} observers)`, fmt(results.sse_events_per_s), targets.sse_events_per_s.target, mark(targets.sse_events_per_s.met)],
+  ['sse_bytes_per_conn (server RSS)', fmt(results.sse_bytes_per_conn), targets.sse_bytes_per_conn.target, mark(targets.sse_bytes_per_conn.met)],
+  [`slowdown_1m (${STORED} stored, rps ratio)`, fmt(results.slowdown_1m), targets.slowdown_1m.target, mark(targets.slowdown_1m.met)],
+  ['  RSS growth (bytes)', fmt(slowdown?.rss_growth_bytes), '', ''],
+])}\n\nwritten bench/results.json in ${fmt(results.seconds)} s (${QUICK ? 'quick' : 'full'} mode)`);
+
+if (PROFILE) {
+  for (const f of readdirSync(PROFILES).filter((n) => n.endsWith('.cpuprofile'))) {
+    console.log(`\n== profile ${f}\n${topFrames(JSON.parse(readFileSync(`${PROFILES}/${f}`, 'utf8')), 20)}`);
+  }
+}
+process.exit(0);
