@@ -19,7 +19,7 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-export interface Memory { rss: number; heapUsed: number; external: number }
+export interface Memory { rss: number; heapUsed: number; external: number; cpuMs: number }
 
 export class ServerProc {
   private constructor(private readonly child: ChildProcess, readonly url: string) {}
@@ -27,7 +27,8 @@ export class ServerProc {
   /** args: ['axp', storeSpec, adminKey] or ['bare', responseBytes]. profileName: write a .cpuprofile. */
   static async start(args: string[], profile?: { dir: string; name: string }): Promise<ServerProc> {
     const execArgv = [...TSX, '--expose-gc'];
-    if (profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profile.dir}`, `--cpu-prof-name=${profile.name}.cpuprofile`);
+    // One directory per server: the tsx loader thread writes its own (small) profile beside the main one.
+    if (profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profile.dir}/${profile.name}`);
     const child = track(fork(fileURLToPath(new URL('./server.ts', import.meta.url)), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const url = await within(60_000, 'server start', new Promise<string>((resolve, reject) => {
       child.on('message', (m: FromServer) => { if (m.type === 'listening') resolve(m.url); });

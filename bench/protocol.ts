@@ -3,7 +3,7 @@
 export type ToServer = { type: 'memory' } | { type: 'stop' };
 export type FromServer =
   | { type: 'listening'; url: string; pid: number }
-  | { type: 'memory'; rss: number; heapUsed: number; external: number };
+  | { type: 'memory'; rss: number; heapUsed: number; external: number; cpuMs: number };
 
 export interface AgentKey { address: string; key: string }
 
@@ -67,6 +67,8 @@ export interface WorkerResult {
   /** Observers: connections that were open when the window started. */
   open?: number;
   firstError?: string;
+  /** CPU time this worker used, ms (user + system, whole life). */
+  cpuMs?: number;
 }
 
 export type FromWorker =

@@ -4,7 +4,7 @@
 // a table. Issue 8.
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { ServerProc, WorkerProc, runWorkers, type Memory } from './procs.js';
@@ -68,7 +68,7 @@ async function startAxp(store: string, name: string): Promise<ServerProc> {
 
 // ---------------------------------------------------------------- phases
 
-interface Lifecycle { rps: number; errors: number; memory: Memory }
+interface Lifecycle { rps: number; errors: number; memory: Memory; cpu: { server_pct: number; sender_pct: number; agent_pct: number; server_ms_per_lifecycle: number } }
 
 /** Send → COMPLETED through one binding, closed loop: the sender keeps WINDOW lifecycles in flight. */
 async function lifecycle(server: ServerProc, binding: 'stream' | 'poll', sender: AgentKey): Promise<Lifecycle> {
@@ -76,9 +76,17 @@ async function lifecycle(server: ServerProc, binding: 'stream' | 'poll', sender:
   const send = WorkerProc.start({ role: 'sender', url: server.url, key: sender.key, agents: receivers.map((a) => a.address), body: CREATE_BODY, connections: CONNECTIONS, window: WINDOW, record: false, observeEvery: 0 });
   const agent = WorkerProc.start({ role: 'agent', url: server.url, binding, agents: receivers, pollersPerAgent: 2, connections: CONNECTIONS, record: false });
   agent.onCredit((n) => send.send({ type: 'credit', n }));
+  const before = await server.memory();
   const results = await runWorkers([send, agent], T.warmupMs, T.measureMs);
   warnErrors(`lifecycle ${binding}`, results);
-  return { rps: rps(results[1]), errors: errorsOf(results), memory: await server.memory() };
+  const after = await server.memory();
+  // CPU shares over warm-up + window (workers: whole life, so a little high): who is the bottleneck.
+  const wall = T.warmupMs + T.measureMs;
+  const pct = (ms: number | undefined) => round((100 * (ms ?? 0)) / wall);
+  return { rps: rps(results[1]), errors: errorsOf(results), memory: after, cpu: {
+    server_pct: pct(after.cpuMs - before.cpuMs), sender_pct: pct(results[0].cpuMs), agent_pct: pct(results[1].cpuMs),
+    server_ms_per_lifecycle: round((after.cpuMs - before.cpuMs) / ((rps(results[1]) * wall) / 1000), 3),
+  } };
 }
 
 interface LatencyPoint { load_pct: number; offered_rps: number; achieved_rps: number; delivery_ms: Distribution; terminal_ms: Distribution; delivered_before_reply: number; errors: number }
@@ -173,7 +181,7 @@ for (const store of ['memory', 'sqlite'] as const) {
     for (const binding of ['stream', 'poll'] as const) {
       log(`lifecycle ${store} ${binding} …`);
       lifecycleBy[store][binding] = await lifecycle(server, binding, sender);
-      log(`  ${round(lifecycleBy[store][binding].rps)} intents/s`);
+      log(`  ${round(lifecycleBy[store][binding].rps)} intents/s, cpu ${JSON.stringify(lifecycleBy[store][binding].cpu)}`);
     }
     if (want('latency') && (store === 'sqlite' || !QUICK)) {
       latencyBy[store] = [];
@@ -190,14 +198,18 @@ for (const store of ['memory', 'sqlite'] as const) {
 }
 
 let boundRps = NaN;
+let boundCpuMs = NaN;
 if (want('bound') || want('lifecycle')) {
   log('bound: bare Fastify …');
   const bare = await ServerProc.start(['bare', String(responseBytes)]);
   try {
+    const before = await bare.memory();
     const [r] = await runWorkers([WorkerProc.start({ role: 'bound', url: bare.url, body: CREATE_BODY, connections: CONNECTIONS })], T.warmupMs, T.measureMs);
+    const after = await bare.memory();
     warnErrors('bound', [r]);
     boundRps = rps(r);
-    log(`  ${round(boundRps)} requests/s`);
+    boundCpuMs = (after.cpuMs - before.cpuMs) / ((boundRps * (T.warmupMs + T.measureMs)) / 1000);
+    log(`  ${round(boundRps)} requests/s, server ${round(boundCpuMs, 3)} ms CPU per request`);
   } finally {
     await bare.stop();
   }
@@ -248,11 +260,12 @@ const lifecycleBound = boundRps / 3;
 const headline = latencyBy.sqlite?.find((p) => p.load_pct === 50) ?? latencyBy.memory?.find((p) => p.load_pct === 50);
 Object.assign(results, {
   bound_rps: round(boundRps),
+  bound_server_cpu_ms_per_request: round(boundCpuMs, 3),
   lifecycle_memory_rps: round(best('memory')),
   lifecycle_sqlite_rps: round(best('sqlite')),
   lifecycle_memory_ratio: round(best('memory') / lifecycleBound, 3),
   lifecycle_sqlite_ratio: round(best('sqlite') / lifecycleBound, 3),
-  lifecycle: Object.fromEntries(Object.entries(lifecycleBy).map(([store, byBinding]) => [store, Object.fromEntries(Object.entries(byBinding).map(([b, l]) => [b, { rps: round(l.rps), errors: l.errors, rss: l.memory.rss }]))])),
+  lifecycle: Object.fromEntries(Object.entries(lifecycleBy).map(([store, byBinding]) => [store, Object.fromEntries(Object.entries(byBinding).map(([b, l]) => [b, { rps: round(l.rps), errors: l.errors, rss: l.memory.rss, cpu: l.cpu }]))])),
   p50_delivery_ms: headline?.delivery_ms.p50 ?? null,
   p99_delivery_ms: headline?.delivery_ms.p99 ?? null,
   latency_store: latencyBy.sqlite ? 'sqlite' : 'memory',
@@ -294,8 +307,10 @@ console.log(`\n${table([
 ])}\n\nwritten bench/results.json in ${fmt(results.seconds)} s (${QUICK ? 'quick' : 'full'} mode)`);
 
 if (PROFILE) {
-  for (const f of readdirSync(PROFILES).filter((n) => n.endsWith('.cpuprofile'))) {
-    console.log(`\n== profile ${f}\n${topFrames(JSON.parse(readFileSync(`${PROFILES}/${f}`, 'utf8')), 20)}`);
+  for (const dir of readdirSync(PROFILES)) {
+    // The main thread's profile is the largest file of the directory.
+    const files = readdirSync(`${PROFILES}/${dir}`).map((f) => `${PROFILES}/${dir}/${f}`).sort((a, b) => statSync(b).size - statSync(a).size);
+    if (files[0]) console.log(`\n== profile ${dir} (${files[0]})\n${topFrames(JSON.parse(readFileSync(files[0], 'utf8')), 25)}`);
   }
 }
 process.exit(0);

@@ -23,7 +23,8 @@ const gc = (globalThis as { gc?: () => void }).gc;
 function memory() {
   if (gc) { gc(); gc(); }
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
+  const cpu = process.cpuUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 process.on('message', (message: ToServer) => {

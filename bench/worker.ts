@@ -208,6 +208,8 @@ function driver(c: DriverConfig): void {
 function finish(): void {
   result.seconds = (Math.min(now(), windowEnd) - windowStart) / 1000;
   stop.abort();
+  const cpu = process.cpuUsage();
+  result.cpuMs = (cpu.user + cpu.system) / 1000;
   send({ type: 'result', result });
   setTimeout(() => process.exit(0), 200);
 }

@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { RealClock, TestClock, type Clock } from './clock.js';
 import { MemoryStore } from './store/memory.js';
 import { SqliteStore } from './store/sqlite.js';
+import { PostgresStore } from './store/postgres.js';
+import { installPostgresCluster } from './store/postgres-cluster.js';
 import type { Store } from './store/store.js';
 import { Scheduler } from './timers.js';
 import { Notifier } from './notifier.js';
@@ -17,10 +19,11 @@ import { RouteRegistrar, mountRoutes } from './routes/registrar.js';
 import { pageModules, routeModules } from './routes/index.js';
 import { fallbackRoutes } from './routes/fallbacks.js';
 import type { ServerContext, ServerSettings } from './context.js';
+import { resolveFaults } from './faults.js';
 import { installOverloadProtection, type PressureLimits, type RateLimitSettings } from './overload.js';
 
 export interface BuildServerOptions {
-  /** 'memory', 'sqlite:<file>', or a Store instance. Default 'sqlite:./axp.db'. */
+  /** 'memory', 'sqlite:<file>', 'postgres://USER@HOST:PORT/DB', or a Store instance. Default 'sqlite:./axp.db'. */
   store?: string | Store;
   /** The admin key; generated when absent (read it back from `server.axp.settings.adminKey`). */
   adminKey?: string;
@@ -44,6 +47,8 @@ export interface BuildServerOptions {
   rateLimit?: RateLimitSettings;
   /** Injected clock (tests); overrides testClock's own TestClock. */
   clock?: Clock;
+  /** Fault modes by name (faults.ts), to prove the conformance kit; refused unless AXP_ALLOW_FAULTS=1. */
+  faults?: string[];
 }
 
 declare module 'fastify' {
@@ -53,10 +58,12 @@ declare module 'fastify' {
 export function openStore(spec: string): Store {
   if (spec === 'memory') return new MemoryStore();
   if (spec.startsWith('sqlite:')) return new SqliteStore(spec.slice('sqlite:'.length));
-  throw new Error(`unknown store ${spec} (use memory or sqlite:<file>)`);
+  if (spec.startsWith('postgres://') || spec.startsWith('postgresql://')) return new PostgresStore(spec);
+  throw new Error(`unknown store ${spec} (use memory, sqlite:<file> or postgres://USER@HOST:PORT/DB)`);
 }
 
 export async function buildServer(options: BuildServerOptions = {}): Promise<FastifyInstance> {
+  const faults = resolveFaults(options.faults);
   const settings: ServerSettings = {
     adminKey: options.adminKey ?? process.env.AXP_ADMIN_KEY ?? generateAdminKey(),
     testClock: options.testClock ?? false,
@@ -75,12 +82,12 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const shutdown = new AbortController();
   const notifier = new Notifier();
   const scheduler = new Scheduler(store, clock, log);
-  const intents = new IntentService(clock, notifier);
-  const engine = new DeliveryEngine(store, clock, scheduler, notifier, intents);
+  const intents = new IntentService(clock, notifier, faults);
+  const engine = new DeliveryEngine(store, clock, scheduler, notifier, intents, faults);
   intents.attach(engine);
   const ctx: ServerContext = {
-    settings, store, clock, scheduler, notifier, engine, intents, sse: new SseRegistry(),
-    shutdown: shutdown.signal, policyChecks: [], supportedIntentTypes: [],
+    settings, store, clock, scheduler, notifier, engine, intents, sse: new SseRegistry(faults),
+    shutdown: shutdown.signal, policyChecks: [], supportedIntentTypes: [], faults,
   };
   for (const adapter of bindingAdapters(ctx)) engine.registerBinding(adapter);
   installIntentTimers(ctx);
@@ -88,14 +95,23 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
 
   const auth = new Authenticator(settings.adminKey, store);
   await installOverloadProtection(app, options.pressure, options.rateLimit);
-  installPlumbing(app, (error) => log('request failed', error));
+  installPlumbing(app, (error) => log('request failed', error), faults);
   const registrar = new RouteRegistrar();
   for (const module of routeModules(auth)) module(registrar, ctx);
   const fallbacks = new RouteRegistrar();
   fallbackRoutes(fallbacks);
-  mountRoutes(app, registrar, fallbacks, auth);
+  mountRoutes(app, registrar, fallbacks, auth, faults);
   for (const page of pageModules) page(app);
 
+  // Issue 11: several processes on one database (cross-process wake-ups, backstop, shared test clock).
+  if (store instanceof PostgresStore) {
+    try {
+      await installPostgresCluster(app, ctx, store);
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw error;
+    }
+  }
   app.addHook('onReady', async () => {
     await engine.start();
     scheduler.start();

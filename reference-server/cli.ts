@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// npx axp-server [--port 8080] [--host 127.0.0.1] [--store sqlite:./axp.db | memory] [--admin-key KEY] …
+// npx axp-server [--port 8080] [--host 127.0.0.1] [--store sqlite:./axp.db | memory | postgres://USER@HOST:PORT/DB] [--admin-key KEY] …
 import { Command, InvalidArgumentError } from 'commander';
 import { buildServer } from './app.js';
 import { SERVER_VERSION } from './routes/discovery.js';
+import { ALLOW_FAULTS_ENV, FaultsNotAllowedError, faultListing, resolveFaults } from './faults.js';
 
 const integer = (min: number, max: number) => (value: string): number => {
   const n = Number(value);
@@ -16,7 +17,7 @@ const program = new Command()
   .version(SERVER_VERSION)
   .option('--port <port>', 'port to listen on (0 = any free port)', integer(0, 65535), 8080)
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
-  .option('--store <store>', 'sqlite:<file> or memory', 'sqlite:./axp.db')
+  .option('--store <store>', 'sqlite:<file>, memory, or postgres://USER@HOST:PORT/DB (several processes may share one database)', 'sqlite:./axp.db')
   .option('--admin-key <key>', 'admin API key (env AXP_ADMIN_KEY; generated and printed when absent)')
   .option('--test-clock', 'enable the test-clock extension (POST /v1/_test/clock)', false)
   .option('--allow-private-callbacks', 'allow http callback URLs on private, loopback and link-local addresses', false)
@@ -25,14 +26,28 @@ const program = new Command()
   .option('--log', 'log requests (JSON lines on stdout)', false)
   .option('--max-event-loop-delay <ms>', 'answer 503 overloaded beyond this mean event-loop delay (0 = off)', integer(0, 60_000), 1000)
   .option('--max-rss-mb <mb>', 'answer 503 overloaded beyond this resident memory (0 = off)', integer(0, 1_048_576), 0)
-  .option('--rate-limit <n>', 'per-key limit, requests per minute (429 rate_limited); off when absent', integer(1, 1_000_000));
+  .option('--rate-limit <n>', 'per-key limit, requests per minute (429 rate_limited); off when absent', integer(1, 1_000_000))
+  .option('--fault <names>', `switch on a fault mode, a deliberate bug for testing conformance kits (needs ${ALLOW_FAULTS_ENV}=1); repeatable or comma-separated`, (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .option('--list-faults', 'print every fault mode (name and description) and exit', false);
 
 program.parse();
 const opts = program.opts<{
   port: number; host: string; store: string; adminKey?: string; testClock: boolean;
   allowPrivateCallbacks: boolean; strictAddresses: boolean; keepaliveSeconds: number; log: boolean;
-  maxEventLoopDelay: number; maxRssMb: number; rateLimit?: number;
+  maxEventLoopDelay: number; maxRssMb: number; rateLimit?: number; fault: string[]; listFaults: boolean;
 }>();
+
+if (opts.listFaults) {
+  console.log(faultListing());
+  process.exit(0);
+}
+try {
+  resolveFaults(opts.fault);
+} catch (error) {
+  if (!(error instanceof FaultsNotAllowedError)) throw error;
+  console.error(`axp-server: ${error.message}`);
+  process.exit(2);
+}
 
 const adminKey = opts.adminKey ?? process.env.AXP_ADMIN_KEY;
 const app = await buildServer({
@@ -40,9 +55,11 @@ const app = await buildServer({
   strictAddresses: opts.strictAddresses, keepaliveSeconds: opts.keepaliveSeconds, logger: opts.log,
   pressure: { maxEventLoopDelayMs: opts.maxEventLoopDelay, maxRssBytes: opts.maxRssMb * 1024 * 1024 },
   rateLimit: opts.rateLimit ? { max: opts.rateLimit } : undefined,
+  faults: opts.fault,
 });
 const url = await app.listen({ port: opts.port, host: opts.host });
 console.log(`axp-server listening on ${url}`);
+if (opts.fault.length > 0) console.log(`axp-server: FAULT MODES ON (deliberately non-conformant): ${opts.fault.join(', ')}`);
 if (!adminKey) console.log(`admin key (shown once): ${app.axp.settings.adminKey}`);
 
 let closing = false;

@@ -55,6 +55,13 @@ export class TestClock implements Clock {
     this.pending.push(entry);
     return { cancel: () => { entry.cancelled = true; } };
   }
+  /**
+   * Issue 11: another process moved the shared test clock (and fired what fell due there); follow
+   * it without firing anything here.
+   */
+  syncTo(ms: number): void {
+    if (ms > this.current) this.current = ms;
+  }
   /** Moves the clock forward, firing callbacks that fall due, in order; returns the new now. */
   advance(ms: number): number {
     const target = this.current + Math.max(0, ms);

@@ -7,6 +7,7 @@ import type { DeliveryEngine } from './delivery/engine.js';
 import type { IntentService } from './intents.js';
 import type { SseRegistry } from './sse.js';
 import type { DeliveryPolicy } from './model.js';
+import type { FaultSet } from './faults.js';
 
 /** A check on a delivery policy at registration (issue 4: SSRF on callback URLs); throw a Problem to refuse. */
 export type PolicyCheck = (policy: DeliveryPolicy, address: string) => Promise<void>;
@@ -40,4 +41,6 @@ export interface ServerContext {
   supportedIntentTypes: string[];
   /** Aborted when the server starts shutting down: long polls and SSE end early. */
   shutdown: AbortSignal;
+  /** Issue 7: deliberate bugs (faults.ts); empty unless AXP_ALLOW_FAULTS=1 and --fault. */
+  faults: FaultSet;
 }

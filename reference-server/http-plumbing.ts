@@ -4,13 +4,14 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv, toViolations } from '../schemas/index.js';
 import { Problem, type Violation } from './errors.js';
+import { NO_FAULTS, type FaultSet } from './faults.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 type Location = NonNullable<Violation['location']>;
 const LOCATIONS: Record<string, Location> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
 
-export function installPlumbing(app: FastifyInstance, log: (error: unknown) => void): void {
+export function installPlumbing(app: FastifyInstance, log: (error: unknown) => void, faults: FaultSet = NO_FAULTS): void {
   // ERR-004: only JSON bodies; anything else is 415 (Fastify answers unknown types with FST_ERR_CTP_INVALID_MEDIA_TYPE).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
@@ -33,6 +34,7 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
   const queryAjv = createAjv({ coerceTypes: true });
   const cache = new Map<string, ValidateFunction>();
   app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (faults.has('schema-not-enforced') && httpPart === 'body') return () => true;
     const ajv = httpPart === 'body' ? bodyAjv : queryAjv;
     const key = `${httpPart}:${JSON.stringify(schema)}`;
     let fn = cache.get(key);
@@ -52,8 +54,13 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
 
   app.setErrorHandler((error: FastifyError & { axpViolations?: Violation[] }, _req, reply) => {
     const p = toProblem(error, log);
+    if (faults.has('malformed-json-500') && p.code === 'malformed_json') {
+      return reply.status(500).send({ statusCode: 500, error: 'Internal Server Error', message: error.message });
+    }
     reply.status(p.status).type('application/problem+json');
     if (p.retryAfter !== undefined) reply.header('retry-after', String(p.retryAfter));
+    // SEC-002: a 401 names the scheme the key travels in.
+    if (p.status === 401) reply.header('www-authenticate', 'Bearer');
     return reply.send(p.toBody());
   });
 }

@@ -15,13 +15,15 @@ export async function idempotentWrite(
 ): Promise<Json> {
   const key = req.headers['idempotency-key'];
   if (typeof key !== 'string') return ctx.store.write(run);
-  const scope = `${caller.address} ${operation}`;
+  const scope = ctx.faults.has('idem-key-not-scoped') ? operation : `${caller.address} ${operation}`;
   const fingerprint = requestFingerprint(req.body ?? {});
+  // Fault: the look-up runs in its own unit, so two concurrent duplicates both find nothing.
+  const racyLookup = ctx.faults.has('idem-concurrent-race') ? await ctx.store.read((tx) => tx.getIdempotency(scope, key)) : undefined;
   const outcome = await ctx.store.write(async (tx) => {
     const now = ctx.clock.now();
-    const existing = await tx.getIdempotency(scope, key);
-    if (existing && now - existing.created_at_ms < IDEMPOTENCY_TTL_SECONDS * 1000) {
-      if (existing.fingerprint !== fingerprint) {
+    const existing = ctx.faults.has('idem-concurrent-race') ? racyLookup : await tx.getIdempotency(scope, key);
+    if (existing && now - existing.created_at_ms < IDEMPOTENCY_TTL_SECONDS * 1000 && !ctx.faults.has('idem-replay-creates')) {
+      if (existing.fingerprint !== fingerprint && !ctx.faults.has('idem-conflict-undetected')) {
         throw new Problem('idempotency_key_conflict', 'this Idempotency-Key was used with a different request body');
       }
       return { replayed: true, body: existing.body };

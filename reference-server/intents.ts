@@ -10,6 +10,7 @@ import type { Notifier } from './notifier.js';
 import type { DeliveryEngine } from './delivery/engine.js';
 import type { AgentRecord, Caller, Intent, IntentEvent, Json, WaitingReason } from './model.js';
 import { POLICY_DEFAULTS } from './model.js';
+import { NO_FAULTS, type FaultSet } from './faults.js';
 
 export interface ApplyOptions {
   actor?: string;
@@ -51,7 +52,7 @@ export class IntentService {
   private readonly createdHooks: CreatedHook[] = [];
   private readonly terminalHooks: TerminalHook[] = [];
 
-  constructor(private readonly clock: Clock, private readonly notifier: Notifier) {}
+  constructor(private readonly clock: Clock, private readonly notifier: Notifier, private readonly faults: FaultSet = NO_FAULTS) {}
 
   attach(engine: DeliveryEngine): void {
     this.engine = engine;
@@ -68,12 +69,16 @@ export class IntentService {
   }
 
   async apply(tx: StoreTx, intent: Intent, operation: Operation, options: ApplyOptions = {}): Promise<Applied> {
-    const result = transition(intent.status, operation);
+    let result = transition(intent.status, operation);
+    if (this.faults.has('terminal-accepts-resolve') && isTerminal(intent.status) && (operation === 'complete' || operation === 'fail' || operation === 'cancel')) {
+      result = transition('IN_PROGRESS', operation);
+    }
     if (!result.ok) {
       throw new Problem(result.code, `cannot ${operation.replaceAll('_', ' ')} an intent in status ${intent.status}`);
     }
-    const at = isoAt(this.clock.now());
-    const next: Intent = { ...intent, ...options.patch, status: result.to, lifecycle_status: result.to, updated_at: at, last_seq: intent.last_seq + 1 };
+    const at = isoAt(this.faults.has('events-use-wall-clock') ? Date.now() : this.clock.now());
+    const seqStep = this.faults.has('seq-gap-after-retry') && operation === 'attempt_failed' ? 2 : 1;
+    const next: Intent = { ...intent, ...options.patch, status: result.to, lifecycle_status: result.to, updated_at: at, last_seq: intent.last_seq + seqStep };
     for (const key of options.clear ?? []) delete next[key];
     if (result.to === 'WAITING') next.waiting_reason = options.waitingReason ?? intent.waiting_reason ?? 'WAITING_FOR_AGENT';
     else delete next.waiting_reason;
@@ -93,8 +98,10 @@ export class IntentService {
     let extras: Json = {};
     if (terminal) {
       // LC-009: nothing happens to a terminal intent any more: no deliveries, no timers.
-      await this.engine.closeIntent(tx, next);
-      await tx.cancelTimers(next.intent_id);
+      if (!(this.faults.has('deadline-keeps-delivering') && operation === 'time_out')) {
+        await this.engine.closeIntent(tx, next);
+        await tx.cancelTimers(next.intent_id);
+      }
       for (const hook of this.terminalHooks) extras = { ...extras, ...(await hook(tx, next, event)) };
     }
     return { intent: next, event, extras };

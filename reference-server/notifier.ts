@@ -10,8 +10,23 @@ export class Notifier {
   constructor() {
     this.emitter.setMaxListeners(0);
   }
+  private relay: ((topic: Topic) => void) | undefined;
+
   emit(topic: Topic): void {
     this.emitter.emit(topic);
+    this.relay?.(topic);
+  }
+  /** Issue 11: a shared store forwards every local emit to the other processes… */
+  relayTo(fn: (topic: Topic) => void): void {
+    this.relay = fn;
+  }
+  /** …and hands theirs in here (no relay back). */
+  emitLocal(topic: Topic): void {
+    this.emitter.emit(topic);
+  }
+  /** Topics someone in this process waits on (the polling backstop wakes them). */
+  topics(): Topic[] {
+    return this.emitter.eventNames().filter((n): n is Topic => typeof n === 'string');
   }
   /** Returns the unsubscribe function. */
   subscribe(topic: Topic, fn: () => void): () => void {

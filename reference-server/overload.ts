@@ -33,14 +33,22 @@ export interface RateLimitSettings {
 
 export async function installOverloadProtection(app: FastifyInstance, limits: PressureLimits = {}, rate?: RateLimitSettings): Promise<void> {
   const retryAfter = limits.retryAfterSeconds ?? 2;
+  const sampleInterval = Math.max(10, limits.sampleIntervalMs ?? 1000);
+  // Start-up (schema compilation, route mounting) blocks the loop once; the samples that cover it
+  // say nothing about load, so event-loop checks start two samples after the server is ready.
+  let loopChecksFrom = Number.POSITIVE_INFINITY;
+  app.addHook('onReady', async () => { loopChecksFrom = Date.now() + 2 * sampleInterval; });
+  const startingUp = (type: string) => (type === 'eventLoopDelay' || type === 'eventLoopUtilization') && Date.now() < loopChecksFrom;
   await app.register(underPressure, {
     maxEventLoopDelay: limits.maxEventLoopDelayMs ?? 1000,
     maxHeapUsedBytes: limits.maxHeapUsedBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.9),
     maxRssBytes: limits.maxRssBytes ?? 0,
     maxEventLoopUtilization: limits.maxEventLoopUtilization ?? 0,
-    sampleInterval: limits.sampleIntervalMs ?? 1000,
-    // A rejected promise goes to the error handler: one problem+json shape for every refusal.
-    pressureHandler: (_req, _reply, type) => Promise.reject(new Problem('overloaded', `the server is over capacity (${type}); retry later`, undefined, retryAfter)),
+    sampleInterval,
+    // A rejected promise goes to the error handler: one problem+json shape for every refusal;
+    // undefined lets the request through.
+    pressureHandler: (_req, _reply, type) => (startingUp(type) ? undefined
+      : Promise.reject(new Problem('overloaded', `the server is over capacity (${type}); retry later`, undefined, retryAfter))),
   });
   if (!rate) return;
   await app.register(rateLimit, {

@@ -75,14 +75,30 @@ export class Scheduler {
     let fired = 0;
     for (;;) {
       this.again = false;
-      const due = await this.store.read((tx) => tx.dueTimers(this.clock.now(), BATCH));
+      const claim = this.store.claimDueTimers?.bind(this.store);
+      const due = claim ? await claim(this.clock.now(), BATCH) : await this.store.read((tx) => tx.dueTimers(this.clock.now(), BATCH));
       if (due.length === 0) return fired;
-      // Units run in submission order, so firing order is the (due_at, id) order.
-      const results = await Promise.all(due.map((t) => this.fire(t)));
+      // Units run in submission order, so firing order is the (due_at, id) order. A shared store
+      // (issue 11) runs units side by side: there, one intent's timers fire one after another.
+      const results = claim ? await this.fireByIntent(due) : await Promise.all(due.map((t) => this.fire(t)));
       const count = results.filter(Boolean).length;
       fired += count;
       this.firedTotal += count;
     }
+  }
+
+  private async fireByIntent(due: TimerRecord[]): Promise<boolean[]> {
+    const chains = new Map<string, TimerRecord[]>();
+    for (const t of due) {
+      const key = t.intent_id ?? `timer:${t.id}`;
+      chains.set(key, [...(chains.get(key) ?? []), t]);
+    }
+    const results = await Promise.all([...chains.values()].map(async (chain) => {
+      const out: boolean[] = [];
+      for (const t of chain) out.push(await this.fire(t));
+      return out;
+    }));
+    return results.flat();
   }
 
   private async fire(timer: TimerRecord): Promise<boolean> {

@@ -215,7 +215,7 @@ export function startSenders(client: Client, ledger: Ledger, key: string, option
       // Once sent, a create is retried to a definite answer even after the stop signal.
       const answer = await client.call('POST', '/v1/intents', { key, body, headers: { 'idempotency-key': `${options.runId}-${sender}-${n}` } });
       if (answer.status === 200) ledger.accepted.set(answer.body.intent_id, target);
-      else ledger.anomaly(`create: ${answer.status} ${answer.body?.code}`);
+      else ledger.anomaly(`create: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
       await pause(options.intervalMs * (0.5 + Math.random()));
     }
   };

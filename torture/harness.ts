@@ -109,7 +109,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     if (caps.bindings.includes('inbox')) {
       const agent = await register('inbox', { binding: 'inbox' });
       workers.startInbox(agent);
-      targets.push({ target: 'inbox', to: agent.address, extra: { human_task: { title: 'torture approval' } } });
+      targets.push({ target: 'inbox', to: agent.address, extra: { human_task: { title: 'torture approval', task_type: 'approval' } } });
     }
     if (caps.supported_intent_types.includes('intent.internal.delay.v1')) {
       targets.push({ target: 'internal', to: `agent://torture/${runId}/delay`, extra: { intent_type: 'intent.internal.delay.v1', payload: { seconds: 1 } } });

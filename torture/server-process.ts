@@ -35,7 +35,8 @@ export class ServerProcess {
   }
 
   async start(): Promise<void> {
-    this.upPromise = new Promise((resolve) => { this.markUp = resolve; });
+    // Clients that saw the kill already wait on the promise kill() made; the first start makes one.
+    if (this.epoch === 0) this.upPromise = new Promise((resolve) => { this.markUp = resolve; });
     const args = ['--import', 'tsx', 'reference-server/cli.ts', '--store', `sqlite:${this.options.dbFile}`, '--admin-key', this.options.adminKey,
       '--port', String(this.port), '--host', '127.0.0.1', ...(this.options.args ?? [])];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });

@@ -104,7 +104,7 @@ export const inboxCases = group('INBOX', [
       const t = await thread(ctx, i.intent_id, p.sender.key, p.inbox.address);
       // The spec names the author "the deciding caller" without fixing the admin's spelling: both are accepted.
       check((t.messages ?? []).some((m: Wire) => m.text === 'use the blue one' && ['admin', 'agent://system/admin'].includes(m.author)), 'the reply must be a message authored by the admin', 'message', t.messages);
-      problem(await decide(ctx, i.intent_id, 'reply', p.inbox.key, {}), 409, 'thread_closed', 'a second decision');
+      problem(await decide(ctx, i.intent_id, 'reply', p.inbox.key, { message: 'again' }), 409, 'thread_closed', 'a second decision');
     },
   },
   {

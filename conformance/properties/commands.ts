@@ -3,7 +3,7 @@
 // with the world's checks. The real system and the model are one World object (model.ts derives
 // every expectation from what the kit saw), so check() only guards what a command needs.
 import fc from 'fast-check';
-import type { HttpResponse } from '../case.js';
+import type { HttpResponse, SseFrameSeen } from '../case.js';
 import { canonicalize } from '../wire/idempotency.js';
 import { expectedTransition, isTerminalStatus, type Operation } from '../model/lifecycle.js';
 import { lifecycleBodyArb, type CreateBody, type Json } from './arbitraries.js';
@@ -286,7 +286,7 @@ class Observe implements Cmd {
     w.log.add(`SSE reconnect since ${cursor} → ${second.frames.map((f) => f.id ?? f.event).join(',')}`);
     return [...events, ...this.eventsOf(w, second.frames, second.ended, cursor)];
   }
-  private eventsOf(w: World, frames: Array<{ id?: string; event?: string; json?: any }>, ended: boolean, since: number): WireEvent[] {
+  private eventsOf(w: World, frames: SseFrameSeen[], ended: boolean, since: number): WireEvent[] {
     const events = frames.filter((f) => f.event !== 'stream.timeout').map((f) => {
       if (f.id !== String(f.json?.seq) || f.event !== f.json?.event_type) w.fail(`an SSE frame must carry id = seq and event = event_type (SSE-003)`, { id: f.json?.seq, event: f.json?.event_type }, { id: f.id, event: f.event });
       return f.json as WireEvent;

@@ -72,8 +72,6 @@ export interface PropertyPlan {
   /** Wall-clock budget for generating runs (ms); shrinking gets shrinkMs more. */
   budgetMs: number;
   shrinkMs?: number;
-  /** fc.commands replay hint for this case, when it is stateful. */
-  onReplayPath?: (replayPath: string) => void;
 }
 
 export interface PropertyRun {
@@ -104,7 +102,7 @@ export async function checkProperty<T>(
 ): Promise<void> {
   const { replay, seed, numRuns } = planRun(ctx, plan);
   const budget = (settings.budgetMs ?? (settings.deep ? plan.budgetMs * 10 : plan.budgetMs)) * ctx.timeoutScale;
-  const shrinkBudget = (plan.shrinkMs ?? 20_000) * ctx.timeoutScale;
+  const shrinkBudget = (plan.shrinkMs ?? 10_000) * ctx.timeoutScale;
   const started = performance.now();
   let failedAt: number | undefined;
   let executed = 0;

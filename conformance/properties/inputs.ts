@@ -37,7 +37,7 @@ const validCase: ConformanceCase = {
   group: 'PROP',
   title: 'every create body the schema allows (unicode, nesting, payloads up to max_payload_bytes) is accepted and stored as sent',
   level: 'MUST',
-  requirements: ['INT-001', 'INT-004', 'INT-005', 'INT-007', 'INT-012', 'INT-014', 'LC-004', 'ERR-007', 'TERM-012'],
+  requirements: ['INT-001', 'INT-004', 'INT-005', 'INT-007', 'INT-012', 'INT-014', 'LC-004', 'ERR-007', 'TERM-012', 'RES-020'],
   needsAdmin: true,
   needsCapabilities: ['binding.poll'],
   timeoutMs: 60_000,
@@ -64,6 +64,9 @@ const validCase: ConformanceCase = {
       if (typeof body.ttl_seconds === 'number' && deadline !== Date.parse(String(intent.created_at)) + body.ttl_seconds * 1000) {
         fail(log, 'ttl_seconds must be stored as deadline_at = created_at + ttl_seconds (INT-007)', body.ttl_seconds * 1000, deadline - Date.parse(String(intent.created_at)));
       }
+      // Leave no reminders or deadlines behind to fire in later cases' clock moves (LC-015).
+      const cancel = await ctx.request({ method: 'POST', path: `/v1/intents/${String(intent.intent_id)}/cancel`, key: sender.key, json: { reason: 'property run done' } });
+      if (cancel.status !== 200) fail(log, `canceling the accepted intent answered ${cancel.status} (RES-020)`, 200, cancel.body);
     });
   },
 };

@@ -15,6 +15,7 @@ import type { IntentService } from '../intents.js';
 import type { Notifier } from '../notifier.js';
 import type { Store, StoreTx } from '../store/store.js';
 import type { Scheduler } from '../timers.js';
+import { NO_FAULTS, type FaultSet } from '../faults.js';
 import {
   HTTP_POLICY_DEFAULTS, POLICY_DEFAULTS,
   type AgentRecord, type Binding, type Delivery, type DeliveryPolicy, type DeliveryRecord, type Intent,
@@ -94,8 +95,10 @@ export class DeliveryEngine {
     private readonly scheduler: Scheduler,
     private readonly notifier: Notifier,
     private readonly intents: IntentService,
+    private readonly faults: FaultSet = NO_FAULTS,
   ) {
     scheduler.register(LEASE_TIMER, async (tx, timer) => {
+      if (this.faults.has('lease-never-expires')) return;
       const delivery = await tx.getDelivery(String(timer.data.delivery_id));
       if (delivery?.state === 'leased') await this.failAttemptInTx(tx, delivery, { error: 'lease_expired' });
     });
@@ -103,7 +106,8 @@ export class DeliveryEngine {
       const intent = timer.intent_id ? await tx.getIntent(timer.intent_id) : undefined;
       if (!intent || isTerminal(intent.status) || (await tx.openDelivery(intent.intent_id))) return;
       const escalatedFrom = typeof timer.data.escalated_from === 'string' ? timer.data.escalated_from : undefined;
-      await this.issue(tx, intent, { agent: String(timer.data.agent), attempt: Number(timer.data.attempt), escalatedFrom });
+      const attempt = this.faults.has('redelivery-reuses-attempt') ? Number(timer.data.attempt) - 1 : Number(timer.data.attempt);
+      await this.issue(tx, intent, { agent: String(timer.data.agent), attempt, escalatedFrom });
     });
   }
 
@@ -227,7 +231,8 @@ export class DeliveryEngine {
    */
   async ackInTx(tx: StoreTx, intent: Intent, deliveryId: string | undefined, actor: string) {
     const open = await tx.openDelivery(intent.intent_id);
-    if (deliveryId !== undefined && (!open || open.delivery_id !== deliveryId || open.state !== 'leased')) {
+    const staleAccepted = this.faults.has('stale-delivery-acked') && open !== undefined;
+    if (deliveryId !== undefined && !staleAccepted && (!open || open.delivery_id !== deliveryId || open.state !== 'leased')) {
       if (isTerminal(intent.status)) throw new Problem('intent_terminal');
       throw new Problem('stale_delivery', `delivery ${deliveryId} is not the intent's current delivery`);
     }
@@ -274,7 +279,7 @@ export class DeliveryEngine {
     const exhausted = failure.final === true || row.attempt >= intent.max_delivery_attempts;
     const delay = exhausted ? undefined
       : failure.retryAfterMs !== undefined ? honourRetryAfter(policy, row.attempt, failure.retryAfterMs)
-        : nextDelayMs(policy, row.attempt);
+        : this.faults.has('retry-without-backoff') ? 0 : nextDelayMs(policy, row.attempt);
     const nextAt = delay === undefined ? null : this.clock.now() + delay;
     const details: Record<string, unknown> = { attempt: row.attempt, error: failure.error, next_attempt_at: nextAt === null ? null : isoAt(nextAt), delivery_id: row.delivery_id };
     if (failure.statusCode !== undefined) details.status_code = failure.statusCode;
@@ -290,11 +295,12 @@ export class DeliveryEngine {
     }
     if (escalation) return;
     const failedAt = isoAt(this.clock.now());
-    await this.intents.apply(tx, attempted.intent, 'delivery_failed', {
+    if (!this.faults.has('exhaustion-stays-delivered')) await this.intents.apply(tx, attempted.intent, 'delivery_failed', {
       actor: 'system',
       details: { attempts: row.attempt, last_error: failure.error },
       patch: { error: { code: 'delivery_failed', message: `delivery failed after ${row.attempt} attempt(s): ${failure.error}` } },
     });
+    if (this.faults.has('no-dead-letter')) return;
     await tx.putDeadLetter({
       intent_id: intent.intent_id, to_agent: row.agent, intent_type: intent.intent_type, binding: policy.binding,
       attempts: row.attempt, last_error: failure.error, last_status_code: failure.statusCode ?? null,

@@ -113,6 +113,7 @@ export class InternalAdapter implements BindingAdapter {
     }
     // INTL-003: waiting for time, then completed `seconds` after delivery (a durable timer).
     await this.ctx.intents.apply(tx, intent, 'wait', { actor: 'system', waitingReason: 'WAITING_FOR_TIME', details: { seconds, delivery_id: row.delivery_id } });
-    await this.ctx.scheduler.schedule(tx, { due_at: this.ctx.clock.now() + seconds * 1000, kind: DELAY_TIMER, intent_id: intent.intent_id, data: { seconds } });
+    const delayMs = this.ctx.faults.has('delay-read-as-ms') ? seconds : seconds * 1000;
+    await this.ctx.scheduler.schedule(tx, { due_at: this.ctx.clock.now() + delayMs, kind: DELAY_TIMER, intent_id: intent.intent_id, data: { seconds } });
   }
 }

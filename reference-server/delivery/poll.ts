@@ -19,7 +19,8 @@ export async function servePoll(ctx: ServerContext, req: FastifyRequest, caller:
     await waitUntil(ctx, `agent:${address}`, (q.wait_seconds ?? 0) * 1000, async () => {
       // A poller that hung up gets nothing handed out (it would only wait for the lease).
       if (req.raw.destroyed || req.socket.destroyed) return true;
-      deliveries = await ctx.engine.claim(address, { limit: q.limit ?? DEFAULT_LIMIT });
+      const limit = ctx.faults.has('poll-limit-ignored') ? Number.MAX_SAFE_INTEGER : q.limit ?? DEFAULT_LIMIT;
+      deliveries = await ctx.engine.claim(address, { limit });
       return deliveries.length > 0;
     });
   }

@@ -56,7 +56,8 @@ export async function serveStream(ctx: ServerContext, req: FastifyRequest, reply
 
   if (pull) {
     session.onEnd(ctx.notifier.subscribe(`agent:${address}`, () => void pump().catch(() => session.end('shutdown'))));
-    if (send(await ctx.engine.resendable(address, since))) await pump();
+    const resend = ctx.faults.has('stream-no-resend') ? [] : await ctx.engine.resendable(address, since);
+    if (send(resend)) await pump();
   }
   if (wait === 0) session.end('wait_elapsed');
   await session.done;

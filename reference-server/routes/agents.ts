@@ -31,7 +31,8 @@ export function agentRoutes(auth: Authenticator) {
     r.handle('putAgent', async (req) => {
       const address = addressFromParams(req);
       const body = req.body as RegistrationBody;
-      const policy = effectivePolicy(body.delivery);
+      const previous = ctx.faults.has('policy-update-merges') ? (await ctx.store.read((tx) => tx.getAgent(address)))?.delivery : undefined;
+      const policy = effectivePolicy(previous && previous.binding === body.delivery.binding ? { ...previous, ...body.delivery } : body.delivery);
       if (!ctx.engine.adapterFor(policy.binding)) {
         throw new Problem('validation_failed', `binding ${policy.binding} is not supported by this server`, [{ pointer: '/delivery/binding', message: 'binding not supported', keyword: 'enum', location: 'body' }]);
       }
@@ -72,7 +73,7 @@ export function agentRoutes(auth: Authenticator) {
         tx.onCommit(() => void ctx.engine.wake(address));
         return { agent, created: !existing };
       });
-      if (oldKeyHash) auth.forget(oldKeyHash);
+      if (oldKeyHash && !ctx.faults.has('rotated-key-still-valid')) auth.forget(oldKeyHash);
       const answer: Json = { ok: true, agent: toWireAgent(result.agent), created: result.created };
       if (apiKey) answer.api_key = apiKey;
       if (secret) answer.secret = secret;

@@ -13,14 +13,15 @@ export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     const since = (req.query as { since?: number }).since ?? 0;
     const events = await ctx.store.read(async (tx) => {
       await loadIntent(tx, id, caller, 'read');
-      return tx.listEvents(id, since);
+      return tx.listEvents(id, ctx.faults.has('since-inclusive') ? Math.max(0, since - 1) : since);
     });
     return { ok: true, events, next_seq: events.length ? events[events.length - 1].seq : since };
   });
 
   r.handle('streamEvents', async (req, reply, caller) => {
     const id = (req.params as { intent_id: string }).intent_id;
-    const since = sinceFrom(req);
+    let since = ctx.faults.has('last-event-id-ignored') ? ((req.query as { since?: number }).since ?? 0) : sinceFrom(req);
+    if (ctx.faults.has('sse-duplicate-on-resume') && req.headers['last-event-id'] !== undefined) since = Math.max(0, since - 1);
     const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? DEFAULT_WAIT_SECONDS;
     const intent = await ctx.store.read((tx) => loadIntent(tx, id, caller, 'read'));
 
@@ -48,7 +49,7 @@ export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
         busy = false;
       }
     };
-    session.onEnd(ctx.notifier.subscribe(`intent:${id}`, () => void pump().catch(() => session.end('shutdown'))));
+    if (!ctx.faults.has('observe-not-live')) session.onEnd(ctx.notifier.subscribe(`intent:${id}`, () => void pump().catch(() => session.end('shutdown'))));
     await pump();
     if (wait === 0) session.end('wait_elapsed');
     await session.done;

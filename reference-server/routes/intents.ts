@@ -76,11 +76,12 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('getIntent', async (req, _reply, caller) => {
     const id = intentId(req.params);
     const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? 0;
-    let intent = await ctx.store.read((tx) => loadIntent(tx, id, caller, 'read'));
+    const read = (tx: StoreTx) => ctx.faults.has('foreign-read') ? loadIntent(tx, id, { ...caller, admin: true }, 'read') : loadIntent(tx, id, caller, 'read');
+    let intent = await ctx.store.read(read);
     if (wait > 0 && !isTerminalIntent(intent)) {
       // SSE-020: long poll until terminal or wait_seconds.
       await waitUntil(ctx, `intent:${id}`, wait * 1000, async () => {
-        intent = await ctx.store.read((tx) => loadIntent(tx, id, caller, 'read'));
+        intent = await ctx.store.read(read);
         return isTerminalIntent(intent);
       });
     }
@@ -108,7 +109,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     const id = intentId(req.params);
     const { delivery_id: deliveryId } = req.body as { delivery_id?: string };
     return ctx.store.write(async (tx) => {
-      const intent = await loadIntent(tx, id, caller, 'receiver');
+      const intent = await loadIntent(tx, id, caller, ctx.faults.has('foreign-ack-accepted') ? 'read' : 'receiver');
       return writeResponse(await ctx.engine.ackInTx(tx, intent, deliveryId, caller.address));
     });
   });
@@ -140,7 +141,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     const id = intentId(req.params);
     const { reason } = req.body as { reason?: string };
     return idempotentWrite(ctx, req, reply, caller, `cancelIntent:${id}`, async (tx) => {
-      const intent = await loadIntent(tx, id, caller, 'sender');
+      const intent = await loadIntent(tx, id, caller, ctx.faults.has('receiver-can-cancel') ? 'read' : 'sender');
       return writeResponse(await ctx.intents.apply(tx, intent, 'cancel', { actor: caller.address, patch: reason ? { reason } : {} }));
     });
   });

@@ -8,6 +8,7 @@ import { Problem } from '../errors.js';
 import type { Authenticator } from '../auth.js';
 import type { Caller } from '../model.js';
 import type { ServerContext } from '../context.js';
+import { NO_FAULTS, type FaultSet } from '../faults.js';
 
 declare module 'fastify' {
   interface FastifyRequest { caller?: Caller }
@@ -49,7 +50,7 @@ export function methodsFor(path: string): string[] {
   return [...new Set(ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method))];
 }
 
-export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fallbacks: RouteRegistrar, auth: Authenticator): void {
+export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fallbacks: RouteRegistrar, auth: Authenticator, faults: FaultSet = NO_FAULTS): void {
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0];
     const allowed = methodsFor(path);
@@ -62,11 +63,12 @@ export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fal
   for (const spec of routes) {
     const handler = registrar.handlers.get(spec.id) ?? fallbacks.handlers.get(spec.id);
     if (!handler) throw new Error(`no handler for route ${spec.id}`);
-    for (const url of fastifyPaths(spec.path)) mountOne(app, spec, url, handler, auth);
+    for (const url of fastifyPaths(spec.path)) mountOne(app, spec, url, handler, auth, faults);
   }
 }
 
-function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: RouteHandler, auth: Authenticator): void {
+function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: RouteHandler, auth: Authenticator, faults: FaultSet): void {
+  const payloadLimit = faults.has('payload-limit-off-by-one') ? MAX_PAYLOAD_BYTES - 1 : MAX_PAYLOAD_BYTES;
   const schema: Record<string, unknown> = {};
   if (spec.body) schema.body = { $ref: schemaId(spec.body) };
   if (spec.query) schema.querystring = spec.query;
@@ -88,7 +90,7 @@ function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: R
       }
       if (spec.body === 'intent-create-request') {
         const payload = (req.body as { payload?: unknown } | undefined)?.payload;
-        if (payload !== undefined && Buffer.byteLength(JSON.stringify(payload)) > MAX_PAYLOAD_BYTES) {
+        if (payload !== undefined && Buffer.byteLength(JSON.stringify(payload)) > payloadLimit) {
           throw new Problem('payload_too_large', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes serialized`);
         }
       }

@@ -73,26 +73,40 @@ class MemoryTx implements StoreTx {
   }
 
   async insertDelivery(delivery: DeliveryRecord) {
-    this.set(this.db.deliveries, delivery.delivery_id, { ord: this.nextOrd(), value: clone(delivery) });
+    this.putDelivery({ ord: this.nextOrd(), value: clone(delivery) });
   }
   async updateDelivery(delivery: DeliveryRecord) {
     const row = this.db.deliveries.get(delivery.delivery_id);
     if (!row) throw new Error('no such delivery');
-    this.set(this.db.deliveries, delivery.delivery_id, { ord: row.ord, value: clone(delivery) });
+    this.putDelivery({ ord: row.ord, value: clone(delivery) });
+  }
+  /** Writes a delivery row and keeps the open-deliveries index in step, undo included. */
+  private putDelivery(row: Ordered<DeliveryRecord>): void {
+    const id = row.value.delivery_id;
+    const before = this.db.deliveries.get(id);
+    this.set(this.db.deliveries, id, row);
+    this.db.indexOpen(before?.value, row.value);
+    this.undo.push(() => this.db.indexOpen(row.value, before?.value));
   }
   async getDelivery(deliveryId: string) { return clone(this.db.deliveries.get(deliveryId)?.value); }
-  private deliveries(filter: (d: DeliveryRecord) => boolean): Ordered<DeliveryRecord>[] {
-    return [...this.db.deliveries.values()].filter((r) => filter(r.value)).sort((a, b) => a.ord - b.ord);
+  /** Open (pending or leased) deliveries, oldest first, from an index set. */
+  private openRows(ids: Set<string> | undefined, filter: (d: DeliveryRecord) => boolean): Ordered<DeliveryRecord>[] {
+    const rows: Ordered<DeliveryRecord>[] = [];
+    for (const id of ids ?? []) {
+      const row = this.db.deliveries.get(id);
+      if (row && filter(row.value)) rows.push(row);
+    }
+    return rows.sort((a, b) => a.ord - b.ord);
   }
   async openDelivery(intentId: string) {
-    const open = this.deliveries((d) => d.intent_id === intentId && (d.state === 'pending' || d.state === 'leased'));
+    const open = this.openRows(this.db.openByIntent.get(intentId), () => true);
     return clone(open[open.length - 1]?.value);
   }
   async pendingDeliveries(agent: string, limit: number) {
-    return this.deliveries((d) => d.agent === agent && d.state === 'pending').slice(0, limit).map((r) => clone(r.value));
+    return this.openRows(this.db.openByAgent.get(agent), (d) => d.state === 'pending').slice(0, limit).map((r) => clone(r.value));
   }
   async leasedDeliveries(agent: string, since: number) {
-    return this.deliveries((d) => d.agent === agent && d.state === 'leased' && (d.agent_seq ?? 0) > since)
+    return this.openRows(this.db.openByAgent.get(agent), (d) => d.state === 'leased' && (d.agent_seq ?? 0) > since)
       .map((r) => clone(r.value)).sort((a, b) => (a.agent_seq ?? 0) - (b.agent_seq ?? 0));
   }
 
@@ -151,6 +165,9 @@ export class MemoryStore implements Store {
   readonly intents = new Map<string, Ordered<Intent>>();
   readonly events = new Map<string, IntentEvent[]>();
   readonly deliveries = new Map<string, Ordered<DeliveryRecord>>();
+  /** Open (pending or leased) delivery ids by intent and by agent: claims and acks never scan every row. */
+  readonly openByIntent = new Map<string, Set<string>>();
+  readonly openByAgent = new Map<string, Set<string>>();
   readonly idempotency = new Map<string, IdempotencyRecord>();
   readonly timers = new Map<number, TimerRecord>();
   readonly deadLetters = new Map<string, Ordered<DeadLetter>>();
@@ -158,6 +175,26 @@ export class MemoryStore implements Store {
   ord = 0;
   timerId = 0;
   private readonly queue = new SerialQueue();
+
+  /** Moves a delivery id between index sets as its row changes from `before` to `after`. */
+  indexOpen(before: DeliveryRecord | undefined, after: DeliveryRecord | undefined): void {
+    const isOpen = (d: DeliveryRecord | undefined) => d !== undefined && (d.state === 'pending' || d.state === 'leased');
+    const index = (map: Map<string, Set<string>>, key: string, id: string, add: boolean) => {
+      let ids = map.get(key);
+      if (add) { if (!ids) map.set(key, (ids = new Set())); ids.add(id); return; }
+      if (ids?.delete(id) && ids.size === 0) map.delete(key);
+    };
+    if (isOpen(before)) {
+      const d = before as DeliveryRecord;
+      index(this.openByIntent, d.intent_id, d.delivery_id, false);
+      index(this.openByAgent, d.agent, d.delivery_id, false);
+    }
+    if (isOpen(after)) {
+      const d = after as DeliveryRecord;
+      index(this.openByIntent, d.intent_id, d.delivery_id, true);
+      index(this.openByAgent, d.agent, d.delivery_id, true);
+    }
+  }
 
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.queue.run(async () => {

@@ -162,6 +162,8 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly q: ReturnType<typeof statements>;
+  /** Transaction control, prepared once (exec would parse the SQL again for every unit). */
+  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
   private readonly queue = new SerialQueue();
   private batch: Settled[] | undefined;
   private closed = false;
@@ -173,6 +175,11 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.q = statements(this.db);
+    const s = (sql: string) => this.db.prepare(sql);
+    this.control = {
+      begin: s('BEGIN'), commit: s('COMMIT'), rollback: s('ROLLBACK'),
+      savepoint: s('SAVEPOINT unit'), release: s('RELEASE unit'), rollbackTo: s('ROLLBACK TO unit'),
+    };
   }
 
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -181,7 +188,7 @@ export class SqliteStore implements Store {
         if (this.closed) return reject(new Error('store closed'));
         try {
           if (!this.batch) {
-            this.db.exec('BEGIN');
+            this.control.begin.run();
             this.batch = [];
             setImmediate(() => void this.queue.run(async () => this.commit()));
           }
@@ -189,14 +196,14 @@ export class SqliteStore implements Store {
           return reject(error);
         }
         const tx = new SqliteTx(this.db, this.q);
-        this.db.exec('SAVEPOINT unit');
+        this.control.savepoint.run();
         try {
           const value = await fn(tx);
-          this.db.exec('RELEASE unit');
+          this.control.release.run();
           this.batch.push({ resolve: () => resolve(value), reject, commits: tx.commits });
         } catch (error) {
-          this.db.exec('ROLLBACK TO unit');
-          this.db.exec('RELEASE unit');
+          this.control.rollbackTo.run();
+          this.control.release.run();
           reject(error);
         }
       });
@@ -213,9 +220,9 @@ export class SqliteStore implements Store {
     this.batch = undefined;
     if (!batch) return;
     try {
-      this.db.exec('COMMIT');
+      this.control.commit.run();
     } catch (error) {
-      try { this.db.exec('ROLLBACK'); } catch { /* already rolled back */ }
+      try { this.control.rollback.run(); } catch { /* already rolled back */ }
       for (const unit of batch) unit.reject(error);
       return;
     }

@@ -81,8 +81,13 @@ export interface StoreTx {
 }
 
 export interface Store {
-  readonly kind: 'memory' | 'sqlite';
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Issue 11, stores shared by several processes: claims due timers for this process (each fires
+   * on one process only). Absent: the scheduler reads dueTimers and fires in submission order.
+   */
+  claimDueTimers?(now: number, limit: number): Promise<TimerRecord[]>;
   read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

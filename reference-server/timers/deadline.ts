@@ -15,7 +15,7 @@ export function installDeadlines(ctx: ServerContext): void {
 
   ctx.scheduler.register(DEADLINE_TIMER, async (tx, timer) => {
     const intent = timer.intent_id ? await tx.getIntent(timer.intent_id) : undefined;
-    if (!intent || isTerminal(intent.status)) return;
+    if (!intent || isTerminal(intent.status) || ctx.faults.has('timed-out-never-fires')) return;
     await ctx.intents.apply(tx, intent, 'time_out', {
       actor: 'system',
       details: { deadline_at: intent.deadline_at },

@@ -39,7 +39,8 @@ export function installReminders(ctx: ServerContext): void {
       ]);
     }
     if (!plan) return;
-    for (let k = 1; k <= plan.max; k++) {
+    const reminders = ctx.faults.has('reminders-beyond-max') ? plan.max + 1 : plan.max;
+    for (let k = 1; k <= reminders; k++) {
       await ctx.scheduler.schedule(tx, { due_at: dueOf(plan, k), kind: REMINDER_TIMER, intent_id: intent.intent_id, data: { reminder: k } });
     }
     if (intent.escalate_to !== undefined) {

@@ -7,7 +7,7 @@ import { createParser } from 'eventsource-parser';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type BuildServerOptions } from '../../reference-server/index.js';
 
-export type StoreKind = 'memory' | 'sqlite';
+export type StoreKind = 'memory' | 'sqlite' | 'postgres';
 export const STORE_KINDS: StoreKind[] = ['memory', 'sqlite'];
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -99,12 +99,14 @@ export function tempDbFile(): { dir: string; file: string } {
   return { dir, file: join(dir, 'axp.db') };
 }
 
-export async function startServer(kind: StoreKind, options: BuildServerOptions & { file?: string; dir?: string } = {}): Promise<TestServer> {
+/** postgres: `pgUrl` names the database (test/postgres-helpers.ts makes one per test file). */
+export async function startServer(kind: StoreKind, options: BuildServerOptions & { file?: string; dir?: string; pgUrl?: string } = {}): Promise<TestServer> {
   let dir = options.dir;
   let file = options.file;
   if (kind === 'sqlite' && !file) ({ dir, file } = tempDbFile());
-  const storeSpec = kind === 'sqlite' ? `sqlite:${file}` : 'memory';
-  const { file: _f, dir: _d, ...buildOptions } = options;
+  if (kind === 'postgres' && !options.pgUrl) throw new Error('startServer(postgres) needs pgUrl');
+  const storeSpec = kind === 'sqlite' ? `sqlite:${file}` : kind === 'postgres' ? (options.pgUrl as string) : 'memory';
+  const { file: _f, dir: _d, pgUrl: _p, ...buildOptions } = options;
   const app = await buildServer({ store: storeSpec, adminKey: ADMIN_KEY, keepaliveSeconds: 1, ...buildOptions });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return new TestServer(app, url, dir, storeSpec);
