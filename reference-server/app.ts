@@ -14,7 +14,7 @@ import { bindingAdapters } from './delivery/index.js';
 import { installIntentTimers } from './timers/index.js';
 import { SseRegistry } from './sse.js';
 import { Authenticator, generateAdminKey } from './auth.js';
-import { BODY_LIMIT_BYTES, installPlumbing } from './http-plumbing.js';
+import { BODY_LIMIT_BYTES, frameworkErrorHandler, installPlumbing } from './http-plumbing.js';
 import { RouteRegistrar, mountRoutes } from './routes/registrar.js';
 import { pageModules, routeModules } from './routes/index.js';
 import { fallbackRoutes } from './routes/fallbacks.js';
@@ -76,7 +76,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   };
   const store = typeof options.store === 'object' ? options.store : openStore(options.store ?? 'sqlite:./axp.db');
   const clock = options.clock ?? (settings.testClock ? new TestClock() : new RealClock());
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true });
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true, frameworkErrors: frameworkErrorHandler });
   const log = (message: string, error: unknown) => app.log.error({ err: error }, message);
 
   const shutdown = new AbortController();

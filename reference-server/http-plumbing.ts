@@ -1,6 +1,6 @@
 // ERR-002..ERR-008: how requests are parsed and validated and how every failure becomes one
 // problem+json answer from errors.ts. A rejected request never reaches a handler, so it changes nothing.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv, toViolations } from '../schemas/index.js';
 import { Problem, type Violation } from './errors.js';
@@ -63,6 +63,16 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
     if (p.status === 401) reply.header('www-authenticate', 'Bearer');
     return reply.send(p.toBody());
   });
+}
+
+/**
+ * ERR-011: a URL Fastify cannot decode (invalid percent-encoding, e.g. an unpaired surrogate)
+ * names no resource: 404 not_found, as problem+json like every other error (Fastify's own
+ * answer would be plain JSON).
+ */
+export function frameworkErrorHandler(error: FastifyError, _req: unknown, reply: FastifyReply): void {
+  const p = error.code === 'FST_ERR_BAD_URL' ? new Problem('not_found', 'the request URL cannot be decoded') : new Problem('malformed_json', error.message);
+  reply.status(p.status).type('application/problem+json').send(p.toBody());
 }
 
 export function toProblem(error: FastifyError & { axpViolations?: Violation[] }, log: (error: unknown) => void): Problem {

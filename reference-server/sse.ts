@@ -63,9 +63,14 @@ export class SseSession {
 
   /** Writes one frame; `seq` (its id) becomes the cursor. False once the response has ended. */
   write(frame: SseFrame & { id: number }): boolean {
+    return this.writeText(frame.id, formatFrame(frame));
+  }
+
+  /** Writes already formatted frames (one or more) whose last id is `lastId`; same rules as write(). */
+  writeText(lastId: number, text: string): boolean {
     if (this.ended) return false;
-    this.raw.write(formatFrame(frame));
-    this.cursor = frame.id;
+    this.raw.write(text);
+    this.cursor = lastId;
     if (this.raw.writableLength > this.options.highWaterMark) this.end('slow_consumer');
     return !this.ended;
   }

@@ -1,6 +1,7 @@
 // EVT-005, SSE-001..SSE-010: the event log of an intent, as a list and as a bounded SSE observe.
 import { isTerminal } from '../lifecycle.js';
 import { SseSession } from '../sse.js';
+import { EventFeeds } from '../event-feed.js';
 import { loadIntent, sinceFrom } from './common.js';
 import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
@@ -8,6 +9,7 @@ import type { ServerContext } from '../context.js';
 export const DEFAULT_WAIT_SECONDS = 15;
 
 export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
+  const feeds = new EventFeeds(ctx);
   r.handle('listEvents', async (req, _reply, caller) => {
     const id = (req.params as { intent_id: string }).intent_id;
     const since = (req.query as { since?: number }).since ?? 0;
@@ -31,26 +33,8 @@ export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
       session.end('terminal');
       return;
     }
-    let busy = false;
-    let again = false;
-    const pump = async (): Promise<void> => {
-      if (busy) { again = true; return; }
-      busy = true;
-      try {
-        do {
-          again = false;
-          const events = await ctx.store.read((tx) => tx.listEvents(id, session.nextSeq));
-          for (const event of events) {
-            if (!session.write({ id: event.seq, event: event.event_type, data: event })) return;
-            if (isTerminal(event.status)) { session.end('terminal'); return; }
-          }
-        } while (again && !session.closed);
-      } finally {
-        busy = false;
-      }
-    };
-    if (!ctx.faults.has('observe-not-live')) session.onEnd(ctx.notifier.subscribe(`intent:${id}`, () => void pump().catch(() => session.end('shutdown'))));
-    await pump();
+    // One shared feed per intent (event-feed.ts); 'observe-not-live' (issue 7) serves the backlog only.
+    await feeds.observe(id, session, !ctx.faults.has('observe-not-live'));
     if (wait === 0) session.end('wait_elapsed');
     await session.done;
   });
