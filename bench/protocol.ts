@@ -42,8 +42,8 @@ export interface AgentConfig {
 /** SSE observers: one connection per entry (intent ids may repeat). */
 export interface ObserverConfig { role: 'observer'; url: string; key: string; intents: string[] }
 
-/** Busy-intent driver: the receiver reports progress on each intent, one write in flight per intent. */
-export interface DriverConfig { role: 'driver'; url: string; key: string; intents: string[]; connections: number }
+/** Busy-intent driver: the receiver reports progress on each intent, perIntent writes in flight per intent. */
+export interface DriverConfig { role: 'driver'; url: string; key: string; intents: string[]; connections: number; perIntent: number }
 
 export type WorkerConfig = BoundConfig | SenderConfig | AgentConfig | ObserverConfig | DriverConfig;
 

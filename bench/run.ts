@@ -26,6 +26,8 @@ const T = QUICK ? { warmupMs: 1000, measureMs: 3000 } : { warmupMs: 2000, measur
 const OBSERVERS = QUICK ? 1000 : 5000;
 const BUSY_INTENTS = QUICK ? 10 : 25;
 const STORED = QUICK ? 50_000 : 1_000_000;
+/** Progress writes in flight per busy intent. */
+const DRIVER_PER_INTENT = 4;
 const LOADS = [25, 50, 90];
 const ADMIN_KEY = `axp_admin_bench_${randomBytes(12).toString('base64url')}`;
 /** Closed loop: lifecycles in flight at once; connections per load worker. */
@@ -128,7 +130,7 @@ async function sseFanOut(server: ServerProc, sender: AgentKey): Promise<SseFigur
   const before = await server.memory();
   const half = Math.ceil(targets.length / 2);
   const observers = [targets.slice(0, half), targets.slice(half)].map((list) => WorkerProc.start({ role: 'observer', url: server.url, key: sender.key, intents: list }));
-  const driver = WorkerProc.start({ role: 'driver', url: server.url, key: busy.key, intents, connections: BUSY_INTENTS });
+  const driver = WorkerProc.start({ role: 'driver', url: server.url, key: busy.key, intents, connections: BUSY_INTENTS * DRIVER_PER_INTENT, perIntent: DRIVER_PER_INTENT });
   await Promise.all([...observers, driver].map((w) => w.ready));
   const connected = await server.memory();
   const results = await runWorkers([...observers, driver], T.warmupMs, T.measureMs);
@@ -159,7 +161,7 @@ function storedFile(): { file: string; seconds: number | null } {
 const results: Record<string, unknown> = {
   generated_at: new Date().toISOString(), mode: QUICK ? 'quick' : 'full',
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version, platform: process.platform, loadavg_start: loadavg().map((x) => round(x, 2)) },
-  params: { warmup_ms: T.warmupMs, measure_ms: T.measureMs, window: WINDOW, connections_per_worker: CONNECTIONS, receiving_agents: AGENTS, observers: OBSERVERS, busy_intents: BUSY_INTENTS, stored_intents: STORED, create_body_bytes: CREATE_BODY.length },
+  params: { warmup_ms: T.warmupMs, measure_ms: T.measureMs, window: WINDOW, connections_per_worker: CONNECTIONS, receiving_agents: AGENTS, observers: OBSERVERS, busy_intents: BUSY_INTENTS, driver_writes_in_flight_per_intent: DRIVER_PER_INTENT, stored_intents: STORED, create_body_bytes: CREATE_BODY.length },
 };
 const started = Date.now();
 if (PROFILE) { rmSync(PROFILES, { recursive: true, force: true }); mkdirSync(PROFILES, { recursive: true }); }

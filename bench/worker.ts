@@ -193,12 +193,12 @@ async function observer(c: ObserverConfig): Promise<void> {
 }
 let observerOpen = () => 0;
 
-// driver: the receiver reports progress on busy intents; one write in flight per intent.
+// driver: the receiver reports progress on busy intents; perIntent writes in flight per intent.
 function driver(c: DriverConfig): void {
   const p = pool(c.connections);
   let k = 0;
   for (const id of c.intents) {
-    lanes(1, async () => {
+    lanes(c.perIntent, async () => {
       await post(p, `/v1/intents/${id}/resume`, c.key, JSON.stringify({ action: 'progress', progress: { n: k++ } }));
       if (inWindow(now())) result.count += 1;
     });

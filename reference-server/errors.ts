@@ -60,7 +60,7 @@ export class Problem extends Error {
   }
   toBody(): ProblemBody {
     const { status, title } = ERRORS[this.code];
-    const body: ProblemBody = { type: `${PROBLEM_TYPE_BASE}${this.code.replaceAll('_', '-')}`, title, status, detail: this.message, code: this.code };
+    const body: ProblemBody = { type: `${PROBLEM_TYPE_BASE}${this.code}`, title, status, detail: this.message, code: this.code };
     if (this.errors) body.errors = this.errors;
     return body;
   }

@@ -49,7 +49,8 @@ class Feed {
     if (members.length === 0) return;
     let events: IntentEvent[];
     try {
-      const since = Math.min(...members.map((m) => m.session.nextSeq));
+      let since = Infinity;
+      for (const m of members) since = Math.min(since, m.session.nextSeq);
       events = await this.ctx.store.read((tx) => tx.listEvents(this.intentId, since));
     } catch {
       for (const m of members) m.session.end('shutdown');

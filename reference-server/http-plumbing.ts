@@ -12,7 +12,7 @@ type Location = NonNullable<Violation['location']>;
 const LOCATIONS: Record<string, Location> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
 
 export function installPlumbing(app: FastifyInstance, log: (error: unknown) => void, faults: FaultSet = NO_FAULTS): void {
-  // ERR-004: only JSON bodies; anything else is 415 (Fastify answers unknown types with FST_ERR_CTP_INVALID_MEDIA_TYPE).
+  // ERR-010: only JSON bodies; anything else is 415 (Fastify answers unknown types with FST_ERR_CTP_INVALID_MEDIA_TYPE).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
     const text = String(body);
@@ -23,7 +23,7 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
       done(new Problem('malformed_json', `request body is not valid JSON: ${(error as Error).message}`), undefined);
     }
   });
-  // ERR-004: an empty body is accepted whatever its Content-Type; a non-empty non-JSON body is 415.
+  // ERR-010: an empty body is accepted whatever its Content-Type; a non-empty non-JSON body is 415.
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
     if (String(body) === '') return done(null, undefined);
     done(new Problem('unsupported_media_type', 'request bodies must be application/json'), undefined);

@@ -129,9 +129,11 @@ export interface SchemaViolation {
 }
 
 export function toViolations(errors: ErrorObject[] | null | undefined): SchemaViolation[] {
+  // RFC 6901: a property name goes into a pointer with ~ and / escaped (Ajv's instancePath already is).
+  const token = (name: unknown) => `/${String(name ?? '').replaceAll('~', '~0').replaceAll('/', '~1')}`;
   return (errors ?? []).map((e) => {
-    const missing = e.keyword === 'required' ? `/${String((e.params as { missingProperty?: string }).missingProperty ?? '')}` : '';
-    const extra = e.keyword === 'additionalProperties' ? `/${String((e.params as { additionalProperty?: string }).additionalProperty ?? '')}` : '';
+    const missing = e.keyword === 'required' ? token((e.params as { missingProperty?: string }).missingProperty) : '';
+    const extra = e.keyword === 'additionalProperties' ? token((e.params as { additionalProperty?: string }).additionalProperty) : '';
     return { pointer: `${e.instancePath}${missing || extra}`, message: e.message ?? 'invalid', keyword: e.keyword };
   });
 }

@@ -209,7 +209,7 @@ describe('hostile input across every route', () => {
     const ids = new Set<string>();
     let cursor: string | null = null;
     do {
-      const page = await app.inject({ method: 'GET', url: `/v1/intents?limit=500${cursor ? `&cursor=${cursor}` : ''}`, headers: { 'x-api-key': ADMIN } });
+      const page: { json(): { intents: { intent_id: string }[]; next_cursor: string | null } } = await app.inject({ method: 'GET', url: `/v1/intents?limit=500${cursor ? `&cursor=${cursor}` : ''}`, headers: { 'x-api-key': ADMIN } });
       for (const i of page.json().intents) ids.add(i.intent_id);
       cursor = page.json().next_cursor;
     } while (cursor);

@@ -159,7 +159,7 @@ export class DeliveryEngine {
     return row;
   }
 
-  /** After an agent registers or changes binding: deliver what waits for it (TERM-010). */
+  /** After an agent registers or changes binding: deliver what waits for it (AGT-030). */
   async wake(address: string): Promise<void> {
     this.notifier.emit(`agent:${address}`);
     const agent = await this.store.read((tx) => tx.getAgent(address)).catch(() => undefined);
@@ -197,7 +197,8 @@ export class DeliveryEngine {
       await tx.updateDelivery(row);
       const patch = { delivery_attempt: row.attempt };
       if ((options.markDelivered ?? true) && (intent.status === 'SUBMITTED' || intent.status === 'DELIVERED')) {
-        const details = { delivery_id: row.delivery_id, attempt: row.attempt, agent: row.agent };
+        // EVT-010: delivered names the delivery, its attempt and the binding it went out on.
+        const details = { delivery_id: row.delivery_id, attempt: row.attempt, agent: row.agent, binding: agent.delivery.binding };
         intent = (await this.intents.apply(tx, intent, 'deliver', { actor: 'system', details, patch })).intent;
       } else {
         intent = { ...intent, ...patch };
@@ -213,7 +214,7 @@ export class DeliveryEngine {
     return out;
   }
 
-  /** STR-005: leased, un-acked deliveries of live intents with agent seq > since (for a reconnect). */
+  /** STR-004: leased, un-acked deliveries of live intents with agent seq > since (for a reconnect). */
   async resendable(address: string, since: number): Promise<Delivery[]> {
     return this.store.read(async (tx) => {
       const out: Delivery[] = [];
@@ -226,38 +227,88 @@ export class DeliveryEngine {
   }
 
   /**
-   * DLV-010: acknowledges the intent's open delivery. With a delivery_id that is not the open
-   * leased delivery → 409 stale_delivery.
+   * DLV-011, DLV-017: the current delivery is the latest one issued (handed to the receiver). One
+   * whose lease expired (or whose push failed) stays current until a newer one is issued; a pending
+   * retry row is not issued yet (DLV-006), so it is never current.
+   */
+  async currentDelivery(tx: StoreTx, intent: Intent): Promise<DeliveryRecord | undefined> {
+    const open = await tx.openDelivery(intent.intent_id);
+    if (open?.state === 'leased') return open;
+    if (intent.delivery_attempt === 0) return undefined;
+    const events = await tx.listEvents(intent.intent_id, 0);
+    for (let i = events.length - 1; i >= 0; i -= 1) {
+      const event = events[i];
+      if (event.event_type === 'intent.submitted') return undefined; // a new delivery round (DLV-022)
+      if (event.event_type !== 'intent.delivery_attempt' && event.event_type !== 'intent.delivered') continue;
+      const named = (event.details as { delivery_id?: unknown } | undefined)?.delivery_id;
+      if (typeof named !== 'string') continue;
+      const row = await tx.getDelivery(named);
+      return row?.state === 'failed' ? row : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * DLV-010..DLV-012, DLV-017: acknowledges the intent's current delivery. With a delivery_id that
+   * is not the current delivery → 409 stale_delivery.
    */
   async ackInTx(tx: StoreTx, intent: Intent, deliveryId: string | undefined, actor: string) {
     const open = await tx.openDelivery(intent.intent_id);
+    const current = await this.currentDelivery(tx, intent);
     const staleAccepted = this.faults.has('stale-delivery-acked') && open !== undefined;
-    if (deliveryId !== undefined && !staleAccepted && (!open || open.delivery_id !== deliveryId || open.state !== 'leased')) {
+    if (deliveryId !== undefined && !staleAccepted && current?.delivery_id !== deliveryId) {
       if (isTerminal(intent.status)) throw new Problem('intent_terminal');
       throw new Problem('stale_delivery', `delivery ${deliveryId} is not the intent's current delivery`);
     }
-    const applied = await this.intents.apply(tx, intent, 'ack', { actor, details: open ? { delivery_id: open.delivery_id, attempt: open.attempt } : undefined });
-    if (open) await this.close(tx, open, 'acked');
+    const named = current ?? (staleAccepted ? open : undefined);
+    const applied = await this.intents.apply(tx, intent, 'ack', { actor, details: named ? { delivery_id: named.delivery_id, attempt: named.attempt } : undefined });
+    await this.settleOpen(tx, intent);
+    if (current?.state === 'failed') await tx.updateDelivery({ ...current, state: 'acked' });
     return applied;
   }
 
-  /** RES-009: resume and resolve also acknowledge an open delivery (no extra event). */
+  /**
+   * DLV-018: resume and resolve also acknowledge an open delivery (no extra event); with an ack
+   * they cancel a scheduled redelivery and an un-issued retry (DLV-017).
+   */
   async settleOpen(tx: StoreTx, intent: Intent): Promise<void> {
     const open = await tx.openDelivery(intent.intent_id);
     if (open) await this.close(tx, open, open.state === 'leased' ? 'acked' : 'canceled');
+    await tx.cancelTimers(intent.intent_id, RETRY_TIMER);
   }
 
-  /** HTTP-006: a 2xx from the receiver = delivered + acknowledged; a closed delivery adds nothing. */
+  /** RES-013: a delivery_id in a resume or resolve body must name a delivery of this intent. */
+  async assertDeliveryOf(tx: StoreTx, intent: Intent, deliveryId: string | undefined): Promise<void> {
+    if (deliveryId === undefined) return;
+    const row = await tx.getDelivery(deliveryId);
+    if (row?.intent_id === intent.intent_id) return;
+    if (isTerminal(intent.status)) throw new Problem('intent_terminal');
+    throw new Problem('stale_delivery', `delivery ${deliveryId} is not a delivery of this intent`);
+  }
+
+  /**
+   * HTTP-020, LC-013: a 2xx from the receiver = delivered + acknowledged; a closed delivery adds
+   * nothing. A push whose lease timer fired first (a test-clock advance outran the real request)
+   * is still the current delivery until a newer one is issued, so its 2xx counts (DLV-017, AGT-024).
+   */
   async acked(deliveryId: string, actor = 'system'): Promise<void> {
     await this.store.write(async (tx) => {
       const row = await tx.getDelivery(deliveryId);
-      if (!row || row.state !== 'leased') return;
+      if (!row || (row.state !== 'leased' && row.state !== 'failed')) return;
       let intent = await tx.getIntent(row.intent_id);
       if (!intent || isTerminal(intent.status)) return;
+      if (row.state === 'failed' && (await this.currentDelivery(tx, intent))?.delivery_id !== row.delivery_id) return;
+      const agent = await tx.getAgent(row.agent);
       const details = { delivery_id: row.delivery_id, attempt: row.attempt };
-      if (intent.status === 'SUBMITTED') intent = (await this.intents.apply(tx, intent, 'deliver', { actor, details })).intent;
+      const deliveredDetails = agent ? { ...details, binding: agent.delivery.binding } : details;
+      // An intent already DELIVERED by an attempt on another binding gets this attempt's delivered too (AGT-024).
+      if (intent.status === 'SUBMITTED' || intent.status === 'DELIVERED') {
+        intent = (await this.intents.apply(tx, intent, 'deliver', { actor, details: deliveredDetails })).intent;
+      }
       if (intent.status === 'DELIVERED') await this.intents.apply(tx, intent, 'ack', { actor, details });
-      await this.close(tx, row, 'acked');
+      if (row.state === 'leased') await this.close(tx, row, 'acked');
+      else await tx.updateDelivery({ ...row, state: 'acked' });
+      await this.settleOpen(tx, intent);
     });
   }
 

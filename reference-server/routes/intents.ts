@@ -44,7 +44,7 @@ export function resumeToWrite(body: ResumeBody, intent: Intent): ResolvedWrite {
   if (body.outcome) {
     return body.outcome === 'success'
       ? { op: 'complete', patch: { result: body.result ?? {} } }
-      : { op: 'fail', patch: { error: body.error ?? { code: 'agent_failure' }, ...(body.result ? { result: body.result } : {}) } };
+      : { op: 'fail', patch: { error: body.error ?? { code: 'failure' }, ...(body.result ? { result: body.result } : {}) } };
   }
   const task = body.task_result as { outcome: string; comment?: string };
   const rules = intent.human_task;
@@ -120,7 +120,8 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
       return idempotentWrite(ctx, req, reply, caller, `${operation}:${id}`, async (tx: StoreTx) => {
         const intent = await loadIntent(tx, id, caller, 'receiver');
         const write = toWrite(req.body as never, intent);
-        // RES-009: a result also acknowledges the open delivery.
+        await ctx.engine.assertDeliveryOf(tx, intent, (req.body as { delivery_id?: string }).delivery_id);
+        // DLV-018: a result also acknowledges the open delivery.
         await ctx.engine.settleOpen(tx, intent);
         const applied = await ctx.intents.apply(tx, intent, write.op, { actor: caller.address, patch: write.patch, waitingReason: write.waitingReason, details: write.details });
         return writeResponse(applied);
@@ -129,7 +130,8 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   };
   receiverWrite('resumeIntent', (body: ResumeBody, intent) => resumeToWrite(body, intent));
   receiverWrite('resolveIntent', (body: { status: 'COMPLETED' | 'FAILED' | 'CANCELED'; result?: Json; error?: ErrorObject; reason?: string }) => {
-    const patch: Partial<Intent> = {};
+    // LC-016, RES-010: a COMPLETED intent always carries a result ({} when none was given).
+    const patch: Partial<Intent> = body.status === 'COMPLETED' ? { result: {} } : {};
     if (body.result) patch.result = body.result;
     if (body.error) patch.error = body.error;
     if (body.reason) patch.reason = body.reason;
