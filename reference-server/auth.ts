@@ -18,17 +18,23 @@ export function generateAdminKey(): string {
   return `axp_admin_${randomBytes(24).toString('base64url')}`;
 }
 
-/** HTTP-012: `whsec_` + base64 of 32 random bytes (Standard Webhooks). */
+/** HTTP-014: `whsec_` + base64 of 32 random bytes (Standard Webhooks). */
 export function generateSigningSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
-export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
-  const apiKey = headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey.length > 0) return apiKey.trim();
+function headerKeys(headers: IncomingHttpHeaders): { apiKey?: string; bearer?: string } {
+  const header = headers['x-api-key'];
   const authorization = headers.authorization;
-  const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-  return match?.[1];
+  return {
+    apiKey: typeof header === 'string' && header.length > 0 ? header.trim() : undefined,
+    bearer: (typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null)?.[1],
+  };
+}
+
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const { apiKey, bearer } = headerKeys(headers);
+  return apiKey ?? bearer;
 }
 
 export class Authenticator {
@@ -41,7 +47,12 @@ export class Authenticator {
   }
 
   async authenticate(headers: IncomingHttpHeaders): Promise<Caller> {
-    const key = presentedKey(headers);
+    const { apiKey, bearer } = headerKeys(headers);
+    // SEC-001: two different keys in the two headers leave the caller ambiguous: refused.
+    if (apiKey !== undefined && bearer !== undefined && apiKey !== bearer) {
+      throw new Problem('unauthorized', 'x-api-key and Authorization: Bearer carry different keys');
+    }
+    const key = apiKey ?? bearer;
     if (!key) throw new Problem('unauthorized', 'an API key is required (x-api-key or Authorization: Bearer)');
     const hash = hashKey(key);
     if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminHash)) return { address: ADMIN_ADDRESS, admin: true };

@@ -9,7 +9,7 @@ import type { StoreTx } from './store/store.js';
 import type { Notifier } from './notifier.js';
 import type { DeliveryEngine } from './delivery/engine.js';
 import type { AgentRecord, Caller, Intent, IntentEvent, Json, WaitingReason } from './model.js';
-import { POLICY_DEFAULTS } from './model.js';
+import { POLICY_DEFAULTS, actorOf } from './model.js';
 import { NO_FAULTS, type FaultSet } from './faults.js';
 
 export interface ApplyOptions {
@@ -128,12 +128,18 @@ export class IntentService {
       last_seq: 1,
     };
     for (const key of OPTIONAL_COPIED) if (input[key] !== undefined) Object.assign(intent, { [key]: input[key] });
-    if (input.deadline_at !== undefined) intent.deadline_at = new Date(input.deadline_at).toISOString();
+    if (input.deadline_at !== undefined) {
+      // INT-007: a deadline must lie after the server's now (its clock: the test clock when on).
+      if (!(Date.parse(input.deadline_at) > now)) {
+        throw new Problem('validation_failed', 'deadline_at must be later than the server\'s current time', [{ pointer: '/deadline_at', message: `must be after ${at}`, keyword: 'formatExclusiveMinimum', location: 'body' }]);
+      }
+      intent.deadline_at = new Date(input.deadline_at).toISOString();
+    }
     if (input.ttl_seconds !== undefined) intent.deadline_at = isoAt(now + input.ttl_seconds * 1000);
 
     await tx.insertIntent(intent);
-    await tx.appendEvent({ intent_id: intent.intent_id, seq: 1, event_type: 'intent.created', status: 'CREATED', at, actor: caller.address });
-    const accepted = await this.apply(tx, intent, 'accept', { actor: caller.address });
+    await tx.appendEvent({ intent_id: intent.intent_id, seq: 1, event_type: 'intent.created', status: 'CREATED', at, actor: actorOf(caller) });
+    const accepted = await this.apply(tx, intent, 'accept', { actor: actorOf(caller) });
     for (const hook of this.createdHooks) await hook(tx, accepted.intent);
     await this.engine.issue(tx, accepted.intent);
     return accepted;

@@ -84,7 +84,7 @@ export interface AgentRecord {
   metadata?: Record<string, string>;
   created_at: string;
   updated_at: string;
-  /** sha256 hex of the API key; the key itself is never stored (SEC-005). */
+  /** sha256 hex of the API key; the key itself is never stored (SEC-007). */
   key_hash: string;
   /** http binding: signing secrets, newest first. */
   secrets: SigningSecret[];
@@ -173,3 +173,7 @@ export interface ThreadRecord {
 /** Who is calling: an agent, or the admin key (which acts as agent://system/admin). */
 export interface Caller { address: string; admin: boolean }
 export const ADMIN_ADDRESS = 'agent://system/admin';
+/** EVT-009, INBOX-013: an event's actor (a message's author) is `admin` when the admin key acted. */
+export function actorOf(caller: Caller): string {
+  return caller.admin ? 'admin' : caller.address;
+}

@@ -149,7 +149,7 @@ export const sseCases = group('SSE', [
   },
   {
     id: 'SSE-006',
-    title: 'the cursor comes from since or Last-Event-ID, exclusive, the greater of both',
+    title: 'the cursor comes from since or Last-Event-ID, exclusive; the header wins when both are sent',
     level: 'MUST',
     requirements: ['SSE-004', 'SSE-005'],
     ...pollCap,
@@ -161,7 +161,7 @@ export const sseCases = group('SSE', [
       equal(await ids({ since: 3 }), ['4', '5'], 'since=3');
       equal(await ids({}, { 'last-event-id': '3' }), ['4', '5'], 'Last-Event-ID: 3');
       equal(await ids({ since: 1 }, { 'last-event-id': '3' }), ['4', '5'], 'since=1 with Last-Event-ID: 3');
-      equal(await ids({ since: 4 }, { 'last-event-id': '2' }), ['5'], 'since=4 with Last-Event-ID: 2');
+      equal(await ids({ since: 4 }, { 'last-event-id': '2' }), ['3', '4', '5'], 'since=4 with Last-Event-ID: 2 (the header wins)');
       equal(await ids({}), ['1', '2', '3', '4', '5'], 'no cursor (default 0)');
     },
   },

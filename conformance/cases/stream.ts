@@ -94,7 +94,7 @@ export const streamCases = group('STR', [
   },
   {
     id: 'STR-003',
-    title: 'Last-Event-ID works as the stream cursor; the greater of both wins',
+    title: 'Last-Event-ID works as the stream cursor; the header wins when both are sent',
     level: 'MUST',
     requirements: ['STR-003'],
     ...streamCap,
@@ -110,7 +110,7 @@ export const streamCases = group('STR', [
         deliveries(await stream(ctx, worker, { query: { wait_seconds: 0, ...query }, headers })).map((f) => Number(f.id));
       equal(await ids({}, { 'last-event-id': String(da.seq) }), [db.seq], 'Last-Event-ID = first seq');
       equal(await ids({ since: 0 }, { 'last-event-id': String(da.seq) }), [db.seq], 'since=0 with Last-Event-ID = first seq');
-      equal(await ids({ since: da.seq }, { 'last-event-id': '0' }), [db.seq], 'since = first seq with Last-Event-ID 0');
+      equal(await ids({ since: da.seq }, { 'last-event-id': '0' }), [da.seq, db.seq], 'since = first seq with Last-Event-ID 0 (the header wins)');
       equal(await ids({ since: 0 }), [da.seq, db.seq], 'since=0');
     },
   },

@@ -31,10 +31,22 @@ export function agentRoutes(auth: Authenticator) {
     r.handle('putAgent', async (req) => {
       const address = addressFromParams(req);
       const body = req.body as RegistrationBody;
+      // TERM-006: the system/ namespace belongs to the server (agent://system/admin).
+      if (address.startsWith('agent://system/')) {
+        throw new Problem('validation_failed', 'addresses under agent://system/ are reserved', [{ pointer: '/address', message: 'the first segment system is reserved', keyword: 'reserved', location: 'params' }]);
+      }
       const previous = ctx.faults.has('policy-update-merges') ? (await ctx.store.read((tx) => tx.getAgent(address)))?.delivery : undefined;
       const policy = effectivePolicy(previous && previous.binding === body.delivery.binding ? { ...previous, ...body.delivery } : body.delivery);
       if (!ctx.engine.adapterFor(policy.binding)) {
         throw new Problem('validation_failed', `binding ${policy.binding} is not supported by this server`, [{ pointer: '/delivery/binding', message: 'binding not supported', keyword: 'enum', location: 'body' }]);
+      }
+      // AGT-022: the cap cannot be below the first delay.
+      if (policy.max_delay_ms < policy.initial_delay_ms) {
+        throw new Problem('validation_failed', 'max_delay_ms must not be smaller than initial_delay_ms', [{ pointer: '/delivery/max_delay_ms', message: `must be >= initial_delay_ms (${policy.initial_delay_ms})`, keyword: 'minimum', location: 'body' }]);
+      }
+      // AGT-008: only http agents have a signing secret to rotate.
+      if (body.rotate_secret === true && policy.binding !== 'http') {
+        throw new Problem('validation_failed', 'rotate_secret applies to http agents only', [{ pointer: '/rotate_secret', message: 'the agent\'s binding is not http', keyword: 'binding', location: 'body' }]);
       }
       if (policy.lease_seconds < ctx.settings.minLeaseSeconds) {
         throw new Problem('limit_exceeded', `lease_seconds must be at least ${ctx.settings.minLeaseSeconds}`);
@@ -69,7 +81,7 @@ export function agentRoutes(auth: Authenticator) {
         if (displayName !== undefined) agent.display_name = displayName;
         if (metadata !== undefined) agent.metadata = metadata;
         await tx.putAgent(agent);
-        // TERM-010: intents that waited for this address (or for the old binding) go out now.
+        // AGT-030: intents that waited for this address (or for the old binding) go out now.
         tx.onCommit(() => void ctx.engine.wake(address));
         return { agent, created: !existing };
       });

@@ -5,7 +5,7 @@ import { isTerminal } from '../lifecycle.js';
 import { idempotentWrite } from '../idempotency.js';
 import { toWireThread } from '../delivery/inbox.js';
 import { writeResponse } from './common.js';
-import type { Caller, Intent, Json, ThreadRecord } from '../model.js';
+import { actorOf, type Caller, type Intent, type Json, type ThreadRecord } from '../model.js';
 import type { StoreTx } from '../store/store.js';
 import type { RouteHandler, RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
@@ -59,11 +59,11 @@ async function decide(ctx: ServerContext, tx: StoreTx, caller: Caller, threadId:
   const result = { task_result: taskResult };
   await ctx.engine.settleOpen(tx, intent);
   const applied = action === 'reject'
-    ? await ctx.intents.apply(tx, intent, 'fail', { actor: caller.address, details: { outcome, thread_owner: thread.owner_agent }, patch: { result, error: { code: 'task_rejected', message: `rejected: ${outcome}` } } })
-    : await ctx.intents.apply(tx, intent, 'complete', { actor: caller.address, details: { outcome, thread_owner: thread.owner_agent }, patch: { result } });
+    ? await ctx.intents.apply(tx, intent, 'fail', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result, error: { code: 'task_rejected', message: `rejected: ${outcome}` } } })
+    : await ctx.intents.apply(tx, intent, 'complete', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result } });
   // INBOX-013: the comment or reply goes into the thread's messages, authored by the decider.
   const latest = (await tx.getThread(thread.owner_agent, threadId)) ?? thread;
-  const messages = comment !== undefined && comment !== '' ? [...latest.messages, { at: applied.event.at, author: caller.address, text: comment }] : latest.messages;
+  const messages = comment !== undefined && comment !== '' ? [...latest.messages, { at: applied.event.at, author: actorOf(caller), text: comment }] : latest.messages;
   await tx.putThread({ ...latest, messages, updated_at: applied.event.at });
   return writeResponse(applied);
 }

@@ -4,7 +4,7 @@ import { STATUSES, type Operation } from '../lifecycle.js';
 import { idempotentWrite } from '../idempotency.js';
 import { intentResponse, isTerminalIntent, loadIntent, waitUntil, writeResponse } from './common.js';
 import type { CreateIntentInput } from '../intents.js';
-import type { ErrorObject, Intent, Json, WaitingReason } from '../model.js';
+import { actorOf, type ErrorObject, type Intent, type Json, type WaitingReason } from '../model.js';
 import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
 import type { StoreTx } from '../store/store.js';
@@ -110,7 +110,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     const { delivery_id: deliveryId } = req.body as { delivery_id?: string };
     return ctx.store.write(async (tx) => {
       const intent = await loadIntent(tx, id, caller, ctx.faults.has('foreign-ack-accepted') ? 'read' : 'receiver');
-      return writeResponse(await ctx.engine.ackInTx(tx, intent, deliveryId, caller.address));
+      return writeResponse(await ctx.engine.ackInTx(tx, intent, deliveryId, actorOf(caller)));
     });
   });
 
@@ -123,7 +123,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
         await ctx.engine.assertDeliveryOf(tx, intent, (req.body as { delivery_id?: string }).delivery_id);
         // DLV-018: a result also acknowledges the open delivery.
         await ctx.engine.settleOpen(tx, intent);
-        const applied = await ctx.intents.apply(tx, intent, write.op, { actor: caller.address, patch: write.patch, waitingReason: write.waitingReason, details: write.details });
+        const applied = await ctx.intents.apply(tx, intent, write.op, { actor: actorOf(caller), patch: write.patch, waitingReason: write.waitingReason, details: write.details });
         return writeResponse(applied);
       });
     });
@@ -144,7 +144,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     const { reason } = req.body as { reason?: string };
     return idempotentWrite(ctx, req, reply, caller, `cancelIntent:${id}`, async (tx) => {
       const intent = await loadIntent(tx, id, caller, ctx.faults.has('receiver-can-cancel') ? 'read' : 'sender');
-      return writeResponse(await ctx.intents.apply(tx, intent, 'cancel', { actor: caller.address, patch: reason ? { reason } : {} }));
+      return writeResponse(await ctx.intents.apply(tx, intent, 'cancel', { actor: actorOf(caller), patch: reason ? { reason } : {} }));
     });
   });
 
@@ -152,7 +152,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     const id = intentId(req.params);
     return ctx.store.write(async (tx) => {
       const intent = await loadIntent(tx, id, caller, 'read');
-      return writeResponse(await ctx.engine.redeliverInTx(tx, intent, caller.address));
+      return writeResponse(await ctx.engine.redeliverInTx(tx, intent, actorOf(caller)));
     });
   });
 }

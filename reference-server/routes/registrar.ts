@@ -75,12 +75,16 @@ function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: R
   const options: RouteShorthandOptions = {
     schema,
     // SEC-001/002: 401 and 403 come before any parsing or validation.
-    onRequest: async (req) => {
+    onRequest: async (req, reply) => {
+      // Set here rather than in an onSend hook: one hook less per request, same header on every answer.
+      const trace = req.headers['x-trace-id'];
+      if (typeof trace === 'string') reply.header('x-trace-id', trace);
       if (spec.auth === 'none') return;
       req.caller = await auth.authenticate(req.headers);
       if (spec.auth === 'admin' && !req.caller.admin) throw new Problem('forbidden', 'this route needs the admin key');
     },
-    preValidation: async (req) => {
+    // Only routes with something to check get the hook (each async hook costs every request).
+    preValidation: !(spec.bodyOptional || spec.headers?.includes('Idempotency-Key') || spec.body === 'intent-create-request') ? undefined : async (req) => {
       if (spec.bodyOptional && req.body === undefined) req.body = {};
       if (spec.headers?.includes('Idempotency-Key')) {
         const key = req.headers['idempotency-key'];
@@ -94,11 +98,6 @@ function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: R
           throw new Problem('payload_too_large', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes serialized`);
         }
       }
-    },
-    onSend: async (req, reply, payload) => {
-      const trace = req.headers['x-trace-id'];
-      if (typeof trace === 'string') reply.header('x-trace-id', trace);
-      return payload;
     },
   };
   app.route({
