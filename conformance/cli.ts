@@ -63,7 +63,7 @@ function buildProgram(): Command {
   return new Command('axp-conformance')
     .description('Checks, case by case and requirement by requirement, whether a server speaks AXP v1.\nWithout --target it boots the reference server in process and runs against it.')
     .version(kitInfo().version)
-    .option('--target <url>', 'base URL of the server under test (default: the embedded reference server)')
+    .option('--target <url>', 'base URL of the server under test, or URL1,URL2,… of one deployment (calls spread round-robin; default: the embedded reference server)')
     .addOption(new Option('--admin-key <key>', 'the target\'s admin key (registers the kit\'s agents)').env('AXP_ADMIN_KEY'))
     .option('--receiver-host <host>', 'host the kit\'s http receivers listen on and advertise', '127.0.0.1')
     .option('--only <patterns>', 'run only cases whose ID matches a glob, comma-separated (e.g. \'IDEM-*\'); repeatable', collect)

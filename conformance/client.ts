@@ -9,6 +9,7 @@ import type { Transcript } from './transcript.js';
 import { createSseReader } from './wire/sse.js';
 
 export interface ClientOptions {
+  /** One base URL, or several of one deployment comma-separated (issue 11): requests go round-robin. */
   baseUrl: string;
   dispatcher: Dispatcher;
   transcript: Transcript;
@@ -49,8 +50,19 @@ function waitSecondsOf(query: Query | undefined): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
+/** Run-wide, so the calls of every case spread over all the URLs of a multi-URL target. */
+let spread = 0;
+
 export class CaseClient {
-  constructor(private readonly options: ClientOptions) {}
+  private readonly baseUrls: string[];
+
+  constructor(private readonly options: ClientOptions) {
+    this.baseUrls = options.baseUrl.split(',').map((u) => u.trim()).filter(Boolean);
+  }
+
+  private nextBaseUrl(): string {
+    return this.baseUrls[spread++ % this.baseUrls.length];
+  }
 
   private scaled(ms: number): number {
     return Math.round(ms * this.options.timeoutScale);
@@ -64,7 +76,7 @@ export class CaseClient {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
-    const url = buildUrl(this.options.baseUrl, req.path, req.query);
+    const url = buildUrl(this.nextBaseUrl(), req.path, req.query);
     const hasJson = req.json !== undefined && req.raw === undefined;
     const headers = this.requestHeaders(req.key, req.headers, hasJson);
     headers.accept ??= 'application/json, application/problem+json';
@@ -134,7 +146,7 @@ export class CaseClient {
   }
 
   async sse(path: string, open: SseOpen = {}): Promise<SseResult> {
-    const url = buildUrl(this.options.baseUrl, path, open.query);
+    const url = buildUrl(this.nextBaseUrl(), path, open.query);
     const headers = this.requestHeaders(open.key, open.headers, false);
     headers.accept ??= 'text/event-stream';
     const { transcript } = this.options;

@@ -47,7 +47,8 @@ export function createCaseContext(run: RunScope, scope: CaseScope): CaseContext 
     runId: run.runId,
     seed: run.seed,
     timeoutScale: run.timeoutScale,
-    baseUrl: run.baseUrl,
+    // A multi-URL target (issue 11): cases building their own URLs use the first.
+    baseUrl: run.baseUrl.split(',')[0],
     capabilities: run.capabilities,
     adminKey: run.adminKey,
     signal,

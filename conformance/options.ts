@@ -10,7 +10,7 @@ import { isLevelOption, parsePatterns, type LevelOption } from './selection.js';
 import type { EmbeddedOptions } from './embedded.js';
 
 export interface RunOptions {
-  /** Base URL of the server under test; absent: boot the reference server in process. */
+  /** Base URL of the server under test (or several of one deployment, comma-separated: calls go round-robin); absent: boot the reference server in process. */
   target?: string;
   adminKey?: string;
   /** Host the kit's http receivers listen on and advertise (default 127.0.0.1). */
@@ -59,7 +59,14 @@ export interface ResolvedOptions {
   embedded?: EmbeddedOptions;
 }
 
+/** One URL, or several URLs of one deployment comma-separated (issue 11). */
 function checkTarget(target: string): string {
+  const urls = target.split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) throw new UsageError('--target is empty');
+  return urls.map(checkOneTarget).join(',');
+}
+
+function checkOneTarget(target: string): string {
   let url: URL;
   try {
     url = new URL(target);

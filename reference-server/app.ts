@@ -63,6 +63,7 @@ export function openStore(spec: string): Store {
 }
 
 export async function buildServer(options: BuildServerOptions = {}): Promise<FastifyInstance> {
+  // Checked before the first await: scripts/fault-runs.ts sets AXP_ALLOW_FAULTS only around this call.
   const faults = resolveFaults(options.faults);
   const settings: ServerSettings = {
     adminKey: options.adminKey ?? process.env.AXP_ADMIN_KEY ?? generateAdminKey(),

@@ -17,9 +17,9 @@ export interface ServerSettings {
   testClock: boolean;
   allowPrivateCallbacks: boolean;
   strictAddresses: boolean;
-  /** Seconds between `: keepalive` comments on SSE responses (SSE-007: at most 15). */
+  /** Seconds between `: keepalive` comments on SSE responses (SSE-006: at most 15). */
   keepaliveSeconds: number;
-  /** Bytes buffered for one SSE response before a slow consumer is cut (SSE-010). */
+  /** Bytes buffered for one SSE response before a slow consumer is cut (SSE-013). */
   sseHighWaterMark: number;
   /** Lease floor the server accepts, in seconds (advertised in capabilities). */
   minLeaseSeconds: number;

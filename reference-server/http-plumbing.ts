@@ -7,6 +7,25 @@ import { Problem, type Violation } from './errors.js';
 import { NO_FAULTS, type FaultSet } from './faults.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** ERR-007: deeper documents would overflow the stack in later JSON handling (a 503 for an input fault). */
+export const MAX_NESTING_DEPTH = 512;
+
+/** True when the JSON text opens more than `max` arrays/objects at once (brackets inside strings ignored). */
+export function nestingExceeds(text: string, max: number): boolean {
+  if (text.length <= max * 2) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i += 1; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) { if (++depth > max) return true; }
+    else if (c === 93 || c === 125) depth -= 1;
+  }
+  return false;
+}
 
 type Location = NonNullable<Violation['location']>;
 const LOCATIONS: Record<string, Location> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
@@ -17,6 +36,9 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
+    if (nestingExceeds(text, MAX_NESTING_DEPTH)) {
+      return done(new Problem('validation_failed', `request body nests deeper than ${MAX_NESTING_DEPTH} levels`, [{ pointer: '', message: `must not nest deeper than ${MAX_NESTING_DEPTH} levels`, keyword: 'maxDepth', location: 'body' }]), undefined);
+    }
     try {
       done(null, JSON.parse(text));
     } catch (error) {

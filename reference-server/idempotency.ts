@@ -17,8 +17,11 @@ export async function idempotentWrite(
   if (typeof key !== 'string') return ctx.store.write(run);
   const scope = ctx.faults.has('idem-key-not-scoped') ? operation : `${caller.address} ${operation}`;
   const fingerprint = requestFingerprint(req.body ?? {});
-  // Fault: the look-up runs in its own unit, so two concurrent duplicates both find nothing.
-  const racyLookup = ctx.faults.has('idem-concurrent-race') ? await ctx.store.read((tx) => tx.getIdempotency(scope, key)) : undefined;
+  // Fault: the look-up is its own transaction (10 ms stands for the round trip to a database), so
+  // concurrent duplicates all find nothing and all create.
+  const racyLookup = ctx.faults.has('idem-concurrent-race')
+    ? await ctx.store.read((tx) => tx.getIdempotency(scope, key)).then(async (found) => { await new Promise((r) => setTimeout(r, 10)); return found; })
+    : undefined;
   const outcome = await ctx.store.write(async (tx) => {
     const now = ctx.clock.now();
     const existing = ctx.faults.has('idem-concurrent-race') ? racyLookup : await tx.getIdempotency(scope, key);

@@ -1,4 +1,4 @@
-// Durable timers (DLV-012, LC-*, INTL-*): stored rows {due_at, kind, intent_id, data}; one
+// Durable timers (DLV-027, LC-024, LC-*, INTL-*): stored rows {due_at, kind, intent_id, data}; one
 // scheduler fires due ones in (due_at, id) order, late ones at once after a restart. A timer is
 // deleted in the same write unit its handler runs in, so it fires at most once per commit.
 import type { Clock, TimerHandle } from './clock.js';
@@ -84,6 +84,9 @@ export class Scheduler {
       const count = results.filter(Boolean).length;
       fired += count;
       this.firedTotal += count;
+      // ERR-007: a long run of due timers (one big test-clock advance) yields between batches, so
+      // requests keep being served while it fires.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

@@ -134,7 +134,9 @@ export function toViolations(errors: ErrorObject[] | null | undefined): SchemaVi
   return (errors ?? []).map((e) => {
     const missing = e.keyword === 'required' ? token((e.params as { missingProperty?: string }).missingProperty) : '';
     const extra = e.keyword === 'additionalProperties' ? token((e.params as { additionalProperty?: string }).additionalProperty) : '';
-    return { pointer: `${e.instancePath}${missing || extra}`, message: e.message ?? 'invalid', keyword: e.keyword };
+    // INTL-011: a dependency violation points at the property that is present without its companion.
+    const dependent = e.keyword === 'dependentRequired' ? token((e.params as { property?: string }).property) : '';
+    return { pointer: `${e.instancePath}${missing || extra || dependent}`, message: e.message ?? 'invalid', keyword: e.keyword };
   });
 }
 

@@ -25,12 +25,22 @@ export interface KitRunOptions {
  * loop here, so the kit's own work would otherwise trip it on a busy machine.
  */
 export async function runKit(faults: readonly string[], options: KitRunOptions): Promise<RunResult> {
-  if (faults.length > 0) process.env[ALLOW_FAULTS_ENV] = '1';
   const adminKey = `adm_${randomBytes(18).toString('base64url')}`;
-  const app = await buildServer({
-    store: 'memory', adminKey, testClock: true, allowPrivateCallbacks: true, keepaliveSeconds: 2, logger: false,
-    pressure: { maxEventLoopDelayMs: 0 }, faults: [...faults],
-  });
+  // The variable is set only while buildServer checks it (its first, synchronous statement), so
+  // nothing else in this process ever sees faults allowed.
+  const saved = process.env[ALLOW_FAULTS_ENV];
+  if (faults.length > 0) process.env[ALLOW_FAULTS_ENV] = '1';
+  let building: ReturnType<typeof buildServer>;
+  try {
+    building = buildServer({
+      store: 'memory', adminKey, testClock: true, allowPrivateCallbacks: true, keepaliveSeconds: 2, logger: false,
+      pressure: { maxEventLoopDelayMs: 0 }, faults: [...faults],
+    });
+  } finally {
+    if (saved === undefined) delete process.env[ALLOW_FAULTS_ENV];
+    else process.env[ALLOW_FAULTS_ENV] = saved;
+  }
+  const app = await building;
   try {
     const target = await app.listen({ host: '127.0.0.1', port: 0 });
     return await runConformance({ target, adminKey, seed: options.seed, only: options.groups?.map((g) => `${g}-*`) });

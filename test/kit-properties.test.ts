@@ -87,10 +87,9 @@ describe('model', () => {
 
 /**
  * Findings the property layer made in the reference server (/work/coord/server-findings.md
- * F-P1..F-P3). Until the server is fixed these cases may fail there; every other case must pass.
- * Empty this list once the server is fixed.
+ * F-P1..F-P3), all fixed: every case must pass. A future finding goes here until it is fixed.
  */
-const KNOWN_SERVER_FINDINGS = new Set(['PROP-002', 'PROP-003', 'PROP-006', 'PROP-101', 'PROP-102', 'PROP-103']);
+const KNOWN_SERVER_FINDINGS = new Set<string>();
 
 describe('property cases', () => {
   let server: EmbeddedServer;

@@ -72,6 +72,10 @@ export async function startServerProcess(storeUrl: string, extraArgs: string[] =
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}): ${output}`)); });
   });
   const exited = new Promise<void>((resolve) => { if (child.exitCode !== null) resolve(); else child.on('exit', () => resolve()); });
+  // Never outlive the test run.
+  const reap = () => { if (child.exitCode === null) child.kill('SIGKILL'); };
+  process.once('exit', reap);
+  void exited.then(() => process.off('exit', reap));
   return {
     url,
     child,

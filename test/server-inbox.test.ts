@@ -117,7 +117,7 @@ describe.each(STORE_KINDS)('inbox (%s store)', (kind) => {
     expect((await server.request('GET', `/v1/inbox/${id}?${q(owner)}`, { key: strangerKey })).status).toBe(404);
     const byAdmin = await decide(id, 'approve', undefined as unknown as string);
     expect(byAdmin.status).toBe(200);
-    expect(byAdmin.body.event.actor).toBe('agent://system/admin');
+    expect(byAdmin.body.event.actor).toBe('admin'); // EVT-009
   });
 
   it('closes the thread when the intent ends another way', async () => {

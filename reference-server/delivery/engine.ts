@@ -27,6 +27,8 @@ export interface BindingAdapter {
   mode: 'pull' | 'push';
   /** push: called after a commit that left deliveries pending for this agent; claim them. */
   onReady?(agent: AgentRecord): void;
+  /** push: true while this process still awaits the receiver's answer to that delivery. */
+  awaitingAnswer?(deliveryId: string): boolean;
   start?(): Promise<void> | void;
   stop?(): Promise<void> | void;
 }
@@ -41,6 +43,11 @@ export interface ClaimOptions {
   markDelivered?: boolean;
   /** Runs in the claiming unit for each delivery (inbox: human_task_assigned; internal: wait + timer). */
   inTx?: (tx: StoreTx, intent: Intent, delivery: DeliveryRecord) => Promise<void>;
+  /**
+   * At most this many leased deliveries for the agent once the claim is done, counted in the store
+   * (issue 11: http max_concurrency across every process on a shared database, HTTP-030).
+   */
+  maxLeased?: number;
 }
 
 export interface AttemptFailure {
@@ -54,6 +61,8 @@ export interface AttemptFailure {
 
 export const LEASE_TIMER = 'lease';
 export const RETRY_TIMER = 'retry';
+/** How long a lease that fell due under a push still in flight waits before it looks again. */
+const IN_FLIGHT_RECHECK_MS = 5000;
 
 export function effectivePolicy(delivery: Partial<DeliveryPolicy> & { binding: Binding }): DeliveryPolicy {
   const policy: DeliveryPolicy = { ...POLICY_DEFAULTS, ...delivery };
@@ -100,7 +109,15 @@ export class DeliveryEngine {
     scheduler.register(LEASE_TIMER, async (tx, timer) => {
       if (this.faults.has('lease-never-expires')) return;
       const delivery = await tx.getDelivery(String(timer.data.delivery_id));
-      if (delivery?.state === 'leased') await this.failAttemptInTx(tx, delivery, { error: 'lease_expired' });
+      if (delivery?.state !== 'leased') return;
+      // A push in flight reports its own outcome (its timeout runs on real time, CLK-007); a test-clock
+      // advance can pass its lease first (AGT-024). The lease only stands in for a process that died.
+      const agent = await tx.getAgent(delivery.agent);
+      if (agent && this.adapters.get(agent.delivery.binding)?.awaitingAnswer?.(delivery.delivery_id)) {
+        await this.scheduler.schedule(tx, { due_at: this.clock.now() + IN_FLIGHT_RECHECK_MS, kind: LEASE_TIMER, intent_id: delivery.intent_id, data: timer.data });
+        return;
+      }
+      await this.failAttemptInTx(tx, delivery, { error: 'lease_expired' });
     });
     scheduler.register(RETRY_TIMER, async (tx, timer) => {
       const intent = timer.intent_id ? await tx.getIntent(timer.intent_id) : undefined;
@@ -179,12 +196,16 @@ export class DeliveryEngine {
   async claimInTx(tx: StoreTx, address: string, options: ClaimOptions): Promise<Delivery[]> {
     const agent = await tx.getAgent(address);
     if (!agent) return [];
-    const rows = await tx.pendingDeliveries(address, options.limit);
+    const limit = options.maxLeased === undefined ? options.limit
+      : Math.min(options.limit, options.maxLeased - (await tx.leasedDeliveries(address, 0)).length);
+    if (limit <= 0) return [];
+    const rows = await tx.pendingDeliveries(address, limit);
     const now = this.clock.now();
     const out: Delivery[] = [];
     for (const pending of rows) {
       let intent = await tx.getIntent(pending.intent_id);
-      if (!intent || isTerminal(intent.status)) {
+      const timedOutButLive = this.faults.has('deadline-keeps-delivering') && intent?.status === 'TIMED_OUT';
+      if (!intent || (isTerminal(intent.status) && !timedOutButLive)) {
         await this.close(tx, pending, 'canceled');
         continue;
       }
@@ -227,9 +248,9 @@ export class DeliveryEngine {
   }
 
   /**
-   * DLV-011, DLV-017: the current delivery is the latest one issued (handed to the receiver). One
-   * whose lease expired (or whose push failed) stays current until a newer one is issued; a pending
-   * retry row is not issued yet (DLV-006), so it is never current.
+   * DLV-011, DLV-017: the current delivery is the latest one issued (handed to the receiver), open
+   * or not: one whose lease expired (or whose push failed) stays current until a newer one is
+   * issued; a pending retry row is not issued yet (DLV-006), so it is never current.
    */
   async currentDelivery(tx: StoreTx, intent: Intent): Promise<DeliveryRecord | undefined> {
     const open = await tx.openDelivery(intent.intent_id);
@@ -242,8 +263,7 @@ export class DeliveryEngine {
       if (event.event_type !== 'intent.delivery_attempt' && event.event_type !== 'intent.delivered') continue;
       const named = (event.details as { delivery_id?: unknown } | undefined)?.delivery_id;
       if (typeof named !== 'string') continue;
-      const row = await tx.getDelivery(named);
-      return row?.state === 'failed' ? row : undefined;
+      return tx.getDelivery(named);
     }
     return undefined;
   }

@@ -5,7 +5,7 @@
 // Durability: a push is claimed (leased for timeout_ms, its timer a margin later) in one write unit before the
 // request leaves, and its outcome is written by engine.acked / engine.attemptFailed. A process
 // that dies in between leaves a leased delivery whose lease timer brings it back as a failed
-// attempt after a restart (DLV-012), so no attempt is ever lost or counted twice.
+// attempt after a restart (DLV-027), so no attempt is ever lost or counted twice.
 import { Agent, request, type Dispatcher } from 'undici';
 import { parseRetryAfter } from '../wire/backoff.js';
 import { signPush } from '../wire/signature.js';
@@ -44,6 +44,8 @@ export class HttpPushAdapter implements BindingAdapter {
   private readonly dispatcher: Dispatcher;
   private readonly lanes = new Map<string, Lane>();
   private readonly inFlight = new Set<AbortController>();
+  /** Delivery ids whose push awaits its answer (the engine's lease timer defers to them). */
+  private readonly pushing = new Set<string>();
   private readonly log: (message: string, error?: unknown) => void;
   private stopped = false;
 
@@ -70,6 +72,10 @@ export class HttpPushAdapter implements BindingAdapter {
     void this.pump(agent.address);
   }
 
+  awaitingAnswer(deliveryId: string): boolean {
+    return this.pushing.has(deliveryId);
+  }
+
   private lane(address: string): Lane {
     let lane = this.lanes.get(address);
     if (!lane) {
@@ -94,7 +100,9 @@ export class HttpPushAdapter implements BindingAdapter {
         if (free <= 0) return; // HTTP-030: a finishing push pumps again
         const timeoutMs = agent.delivery.timeout_ms ?? HTTP_POLICY_DEFAULTS.timeout_ms;
         // DLV-005: the lease the receiver sees is timeout_ms; the lease timer waits a margin longer.
-        const deliveries = await this.ctx.engine.claim(address, { limit: free, leaseMs: timeoutMs, leaseGraceMs: PUSH_LEASE_MARGIN_MS, markDelivered: false });
+        // Issue 11: on a shared database the other processes' pushes count too (the backstop re-pumps).
+        const maxLeased = this.ctx.store.kind === 'postgres' ? agent.delivery.max_concurrency ?? HTTP_POLICY_DEFAULTS.max_concurrency : undefined;
+        const deliveries = await this.ctx.engine.claim(address, { limit: free, leaseMs: timeoutMs, leaseGraceMs: PUSH_LEASE_MARGIN_MS, markDelivered: false, maxLeased });
         for (const delivery of deliveries) this.launch(lane, agent, delivery);
         if (deliveries.length === free) lane.again = true;
       } while (lane.again);
@@ -107,9 +115,11 @@ export class HttpPushAdapter implements BindingAdapter {
 
   private launch(lane: Lane, agent: AgentRecord, delivery: Delivery): void {
     lane.inFlight += 1;
+    this.pushing.add(delivery.delivery_id);
     void this.attempt(agent, delivery)
       .catch((error: unknown) => { if (!this.stopped) this.log(`http push: recording attempt of ${delivery.intent_id} failed`, error); })
       .finally(() => {
+        this.pushing.delete(delivery.delivery_id);
         lane.inFlight -= 1;
         void this.pump(agent.address);
       });

@@ -16,7 +16,7 @@ export const streamAdapter: BindingAdapter = { binding: 'stream', mode: 'pull' }
 const CLAIM_BATCH = 32;
 const DEFAULT_WAIT_SECONDS = 15;
 
-/** STR-004 / POLL-003: pull endpoints serve agents whose binding is a pull binding. */
+/** STR-010 / POLL-006: pull endpoints serve agents whose binding is a pull binding. */
 export async function pullAgent(ctx: ServerContext, req: FastifyRequest, caller: Caller): Promise<{ address: string; pull: boolean }> {
   const address = addressFromParams(req);
   assertSelfOrAdmin(caller, address);

@@ -57,7 +57,7 @@ export function isTerminalIntent(intent: Intent): boolean {
   return isTerminal(intent.status);
 }
 
-/** SSE-002: Last-Event-ID wins over ?since (EventSource resends the original URL). */
+/** SSE-005: Last-Event-ID wins over ?since (EventSource resends the original URL). */
 export function sinceFrom(req: FastifyRequest): number {
   const header = req.headers['last-event-id'];
   if (typeof header === 'string' && header.trim() !== '') {

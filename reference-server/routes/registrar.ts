@@ -40,7 +40,7 @@ function fastifyPaths(path: string): string[] {
   return [withParams.replace('{address}', ':seg1/:seg2'), withParams.replace('{address}', ':seg1/:seg2/:seg3')];
 }
 
-/** ERR-010: which methods a concrete path supports (for 405 and its Allow header). */
+/** ERR-011: which methods a concrete path supports (for 405 and its Allow header). */
 const ROUTE_PATTERNS = routes.map((spec) => ({
   method: spec.method,
   pattern: new RegExp(`^${spec.path.replace(/\{address\}/g, '[^/]+/[^/]+(?:/[^/]+)?').replace(/\{\w+\}/g, '[^/]+')}$`),
@@ -57,6 +57,11 @@ export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fal
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
       throw new Problem('method_not_allowed', `${req.method} is not supported on ${path}`);
+    }
+    // TERM-004: an agent path whose address has the wrong segment count is a bad address, not an unknown route.
+    if ((req.method === 'GET' || req.method === 'PUT') && path.startsWith('/v1/agents/')) {
+      await auth.authenticate(req.headers);
+      throw new Problem('validation_failed', `not an agent address: ${path.slice('/v1/agents/'.length)}`, [{ pointer: '/address', message: 'must be agent://<seg>/<seg>[/<seg>]', keyword: 'pattern', location: 'params' }]);
     }
     throw new Problem('not_found', `no route ${req.method} ${path}`);
   });

@@ -56,7 +56,9 @@ class PgTx implements StoreTx {
 
   private async q<R = DocRow>(sql: string, args: unknown[] = []): Promise<{ rows: R[]; rowCount: number }> {
     try {
-      const result = await this.db.query(sql, args);
+      // PostgreSQL text cannot hold NUL; a key with one (a path parameter) names nothing stored.
+      const safe = args.map((a) => (typeof a === 'string' && a.includes('\u0000') ? a.replaceAll('\u0000', '\uFFFD') : a));
+      const result = await this.db.query(sql, safe);
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     } catch (error) {
       this.firstError ??= error;

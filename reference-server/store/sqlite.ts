@@ -69,6 +69,8 @@ function statements(db: Database.Database) {
     putThread: s('INSERT INTO threads (owner, thread_id, doc) VALUES (?, ?, ?) ON CONFLICT(owner, thread_id) DO UPDATE SET doc = excluded.doc'),
     getThread: s('SELECT doc FROM threads WHERE owner = ? AND thread_id = ?'),
     listThreads: s('SELECT doc FROM threads WHERE (? IS NULL OR owner = ?) AND (? IS NULL OR thread_id = ?) ORDER BY ord DESC'),
+    // The "? IS NULL OR" form cannot use an index; every terminal write asks by thread id, so that one gets its own.
+    threadsById: s('SELECT doc FROM threads WHERE thread_id = ? ORDER BY ord DESC'),
     listDead: s('SELECT ord, doc FROM dead_letters WHERE ord < ? AND (? IS NULL OR agent = ?) ORDER BY ord DESC LIMIT ?'),
   };
 }
@@ -150,6 +152,7 @@ class SqliteTx implements StoreTx {
   async listThreads(query: { owner?: string; threadId?: string }) {
     const owner = query.owner ?? null;
     const threadId = query.threadId ?? null;
+    if (owner === null && threadId !== null) return parseAll<ThreadRecord>(this.q.threadsById.all(threadId));
     return parseAll<ThreadRecord>(this.q.listThreads.all(owner, owner, threadId, threadId));
   }
 

@@ -2,7 +2,7 @@
 // implement it later; the SQLite and memory engines resolve at once.
 //
 // Units of work: `write(fn)` runs fn with a transaction; units never interleave, so a
-// read-check-insert inside one unit is atomic (IDEM-006, EVT-002 seq contiguity). If fn throws,
+// read-check-insert inside one unit is atomic (IDEM-008, EVT-002 seq contiguity). If fn throws,
 // everything it wrote is undone and the error is rethrown. The promise settles only after the
 // unit is durable (SQLite: after the group COMMIT), so a reply sent after it never lies.
 // Inside fn, await only tx calls: no network, no timers.
