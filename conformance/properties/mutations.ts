@@ -129,11 +129,9 @@ const pastDeadline: Mutator = (body) =>
     }));
 
 const escalateWithoutReminder: Mutator = (body) =>
-  fc.constantFrom('agent://ops/oncall', 'agent://ops/eu/oncall').map((escalate_to) => ({
-    rule: 'escalate_to.needs-remind_after_seconds', requirements: ['INTL-011', 'ERR-008'], layer: 'semantic' as const,
-    expect: { status: 422 as const, code: 'validation_failed' }, pointers: ['/escalate_to'],
-    json: { ...without(body, 'remind_after_seconds', 'remind_interval_seconds', 'max_reminders'), escalate_to },
-  }));
+  fc.constantFrom('agent://ops/oncall', 'agent://ops/eu/oncall').map((escalate_to) =>
+    schema('escalate_to.needs-remind_after_seconds', 'dependentRequired', ['/escalate_to'],
+      { ...without(body, 'remind_after_seconds', 'remind_interval_seconds', 'max_reminders'), escalate_to }, ['INTL-011', 'ERR-008']));
 
 const attemptsOverLimit: Mutator = (body, limits) =>
   limits.maxDeliveryAttempts.max >= 20
