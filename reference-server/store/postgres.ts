@@ -9,7 +9,7 @@
 // - agents are versioned: putAgent writes only if the row still has the version this unit read
 //   (two processes claiming for one agent cannot hand out one agent seq twice);
 // - idempotency and event keys are unique: the loser of a race gets a conflict, the whole unit is
-//   run again and then finds the winner's row (IDEM-006: one intent per key across processes).
+//   run again and then finds the winner's row (IDEM-008: one intent per key across processes).
 // Conflicts, serialization failures and deadlocks are retried with the unit run afresh; fn must
 // therefore touch nothing but tx (the store rule already).
 // Pending deliveries and due timers are claimed with FOR UPDATE SKIP LOCKED; a timer claim is a
