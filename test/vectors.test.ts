@@ -1,6 +1,7 @@
 // Runs every language-neutral vector in fixtures/vectors/ against the reference server's pure
 // modules AND the conformance kit's independent ones; both must agree with the vectors.
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -45,6 +46,12 @@ const rows = <T>(items: T[], label: (item: T) => string): Array<[string, T]> => 
 const byName = <T extends { name: string }>(items: T[]) => rows(items, (i) => i.name);
 
 describe('vector files', () => {
+  it('equal a fresh run of fixtures/vectors/generate.ts', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'fixtures/vectors/generate.ts', '--check'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
   const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
   const ajv = addFormats(new Ajv2020({ allErrors: true, strict: true }));
   it.each(NAMES)('%s validates against its schema', (name: VectorName) => {

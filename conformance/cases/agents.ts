@@ -328,8 +328,7 @@ export const agentCases = group('AGT', [
     needsAdmin: true,
     async run(ctx) {
       const receiver = await httpReceiver(ctx, [{ status: 200 }]);
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const intent = await send(ctx, sender, worker.address);
       const first = await pollFor(ctx, worker, intent.intent_id);
       equal(first.attempt, 1, 'first attempt over poll');
@@ -355,8 +354,7 @@ export const agentCases = group('AGT', [
     requirements: ['TERM-005', 'TERM-002'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const upper = `agent://${worker.path.toUpperCase()}`;
       const res = await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, upper) });
       validationError(res, '/to_agent', 'create to an upper-case variant of a registered address');

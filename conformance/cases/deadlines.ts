@@ -20,10 +20,7 @@ export const deadlineCases = group('TMO', [
     requirements: ['LC-020', 'INT-015'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address, { ttl_seconds: 2 });
-      await pollFor(ctx, worker, i.intent_id);
+      const { sender, i } = await polledIntent(ctx, { intent: { ttl_seconds: 2 } });
       if (hasTestClock(ctx)) {
         await passTime(ctx, 1500);
         equal((await getIntent(ctx, i.intent_id, sender.key)).status, 'DELIVERED', 'status 0.5 s before the deadline');
@@ -42,9 +39,7 @@ export const deadlineCases = group('TMO', [
     requirements: ['LC-021', 'LC-022'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address, { ttl_seconds: 1 });
+      const { sender, i } = await sentIntent(ctx, { intent: { ttl_seconds: 1 } });
       const end = await timedOut(ctx, i.intent_id, sender.key, 1000);
       equal(end.error?.code, 'deadline_exceeded', 'error.code of a TIMED_OUT intent');
       const last = (await events(ctx, i.intent_id, sender.key)).at(-1);
@@ -58,10 +53,7 @@ export const deadlineCases = group('TMO', [
     requirements: ['LC-023', 'LC-015'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address, { ttl_seconds: 1 });
-      const d = await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, i, d } = await polledIntent(ctx, { intent: { ttl_seconds: 1 } });
       await timedOut(ctx, i.intent_id, sender.key, 1000);
       problem(await write(ctx, i.intent_id, 'ack', worker.key, { delivery_id: d.delivery_id }), 409, 'intent_terminal', 'ack after the time-out');
       problem(await write(ctx, i.intent_id, 'resume', worker.key, { action: 'complete' }), 409, 'intent_terminal', 'resume after the time-out');
@@ -109,8 +101,7 @@ export const deadlineCases = group('TMO', [
     requirements: ['LC-020', 'INT-007'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const probe = await send(ctx, sender, worker.address);
       const deadline = new Date(Date.parse(probe.created_at) + 1500).toISOString();
       const i = await send(ctx, sender, worker.address, { deadline_at: deadline });

@@ -52,10 +52,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-001', 'DLV-005', 'TERM-011', 'DLV-004'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { lease_seconds: fit(ctx, 'lease_seconds', 45) });
-      const i = await send(ctx, sender, worker.address, { ttl_seconds: 3600, human_task: { title: 'Check', task_type: 'review' } });
-      const d = await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, i, d } = await polledIntent(ctx, { worker: { lease_seconds: fit(ctx, 'lease_seconds', 45) }, intent: { ttl_seconds: 3600, human_task: { title: 'Check', task_type: 'review' } } });
       for (const f of ['intent_id', 'intent_type', 'from_agent', 'to_agent', 'correlation_id', 'payload', 'deadline_at', 'human_task']) equal(d[f], i[f], `delivery.${f}`);
       check(UUID.test(d.delivery_id), 'delivery_id must be a lower-case UUID', 'uuid', d.delivery_id);
       equal({ attempt: d.attempt, max: d.max_delivery_attempts, status: d.status }, { attempt: 1, max: i.max_delivery_attempts, status: 'DELIVERED' }, 'attempt, max_delivery_attempts, status');
@@ -72,11 +69,8 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-010', 'DLV-011'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      const d = await pollFor(ctx, worker, i.intent_id);
-      const acked = await writeOk(ctx, i.intent_id, 'ack', worker.key, undefined, 'intent.acknowledged', 'ACKNOWLEDGED');
+      const { sender, worker, i, d } = await polledIntent(ctx);
+      const acked = await ackOk(ctx, i.intent_id, worker.key, undefined);
       equal(acked.event.details?.delivery_id, d.delivery_id, 'the acknowledged delivery');
       const advanced = await passTime(ctx, leaseMs(worker) + 1.2 * Number(worker.delivery.initial_delay_ms) + 10);
       const again = await poll(ctx, worker, { wait_seconds: advanced ? 0 : Math.ceil(leaseMs(worker) / 1000) + 1 });
@@ -91,10 +85,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-012'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      const d1 = await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, i, d: d1 } = await polledIntent(ctx);
       problem(await write(ctx, i.intent_id, 'ack', worker.key, { delivery_id: crypto.randomUUID() }), 409, 'stale_delivery', 'ack with a delivery_id of no delivery');
       const failure = await expire(ctx, worker, i.intent_id, 1);
       const d2 = await retried(ctx, worker, i.intent_id, failure);
@@ -102,7 +93,7 @@ export const deliveryCases = group('DLV', [
       problem(await write(ctx, i.intent_id, 'ack', worker.key, { delivery_id: d1.delivery_id }), 409, 'stale_delivery', 'ack with the previous attempt\'s delivery_id');
       const after = await getIntent(ctx, i.intent_id, sender.key);
       equal([after.status, after.last_seq], [before.status, before.last_seq], 'status and last_seq after a stale ack');
-      await writeOk(ctx, i.intent_id, 'ack', worker.key, { delivery_id: d2.delivery_id }, 'intent.acknowledged', 'ACKNOWLEDGED');
+      await ackOk(ctx, i.intent_id, worker.key, { delivery_id: d2.delivery_id });
     },
   },
   {
@@ -112,14 +103,13 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-016', 'RES-012'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const stranger = await agent(ctx, 'stranger', 'poll');
       const i = await send(ctx, sender, worker.address);
       await pollFor(ctx, worker, i.intent_id);
       problem(await write(ctx, i.intent_id, 'ack', sender.key, {}), 403, 'forbidden', 'ack by the sender');
       problem(await write(ctx, i.intent_id, 'ack', stranger.key, {}), 404, 'intent_not_found', 'ack by a stranger');
-      await writeOk(ctx, i.intent_id, 'ack', ctx.adminKey, {}, 'intent.acknowledged', 'ACKNOWLEDGED');
+      await ackOk(ctx, i.intent_id, ctx.adminKey, {});
     },
   },
   {
@@ -129,9 +119,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-025', 'DLV-013', 'DLV-014', 'DLV-003', 'DLV-004', 'EVT-004', 'LC-008', 'LC-012', 'DLV-030'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { max_delivery_attempts: 3 });
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx, { worker: { max_delivery_attempts: 3 } });
       let d = await pollFor(ctx, worker, i.intent_id);
       for (let n = 1; n <= 2; n++) {
         const failure = await expire(ctx, worker, i.intent_id, n);
@@ -159,10 +147,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-026'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      const d = await pollFor(ctx, worker, i.intent_id);
+      const { worker, i, d } = await polledIntent(ctx);
       const failure = await expire(ctx, worker, i.intent_id, 1);
       const late = gapMs(d.lease_expires_at, failure.at);
       check(late <= 1000, 'the lease expiry was recorded more than 1 s late', '<= 1000 ms', late);
@@ -175,12 +160,9 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-017'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { initial_delay_ms: fit(ctx, 'initial_delay_ms', 1500), max_delay_ms: fit(ctx, 'max_delay_ms', 5000) });
-      const i = await send(ctx, sender, worker.address);
-      const d = await pollFor(ctx, worker, i.intent_id);
+      const { worker, i, d } = await polledIntent(ctx, { worker: { initial_delay_ms: fit(ctx, 'initial_delay_ms', 1500), max_delay_ms: fit(ctx, 'max_delay_ms', 5000) } });
       const failure = await expire(ctx, worker, i.intent_id, 1);
-      const acked = await writeOk(ctx, i.intent_id, 'ack', worker.key, { delivery_id: d.delivery_id }, 'intent.acknowledged', 'ACKNOWLEDGED');
+      const acked = await ackOk(ctx, i.intent_id, worker.key, { delivery_id: d.delivery_id });
       equal(acked.event.details?.delivery_id, d.delivery_id, 'acknowledged delivery');
       const delay = gapMs(failure.at, failure.details.next_attempt_at);
       const advanced = await passTime(ctx, delay + 10);
@@ -195,10 +177,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-018'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, i } = await polledIntent(ctx);
       await writeOk(ctx, i.intent_id, 'resume', worker.key, { action: 'progress' }, 'intent.in_progress', 'IN_PROGRESS');
       const advanced = await passTime(ctx, leaseMs(worker) + 1.2 * Number(worker.delivery.initial_delay_ms) + 10);
       const again = await poll(ctx, worker, { wait_seconds: advanced ? 0 : Math.ceil(leaseMs(worker) / 1000) + 1 });
@@ -213,9 +192,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-019', 'DLV-020', 'DLV-021', 'INT-015'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { max_delivery_attempts: 2 });
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx, { worker: { max_delivery_attempts: 2 } });
       const last = await exhaust(ctx, worker, i.intent_id, 2);
       equal(last.details.next_attempt_at, null, 'next_attempt_at of the last failed attempt');
       const list = await events(ctx, i.intent_id, sender.key);
@@ -240,9 +217,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-022', 'DLV-024', 'LC-014', 'INT-016'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { max_delivery_attempts: 1 });
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx, { worker: { max_delivery_attempts: 1 } });
       await exhaust(ctx, worker, i.intent_id, 1);
       const answer = await writeOk(ctx, i.intent_id, 'redeliver', ctx.adminKey, undefined, 'intent.submitted', 'SUBMITTED');
       equal(answer.event.details?.redelivery, true, 'details.redelivery');
@@ -265,9 +240,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-023', 'SEC-003'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx);
       problem(await ctx.request({ method: 'GET', path: '/v1/dead-letters', key: worker.key }), 403, 'forbidden', 'dead letters with an agent key');
       problem(await write(ctx, i.intent_id, 'redeliver', sender.key, undefined), 403, 'forbidden', 'redeliver with the sender key');
       problem(await write(ctx, i.intent_id, 'redeliver', worker.key, undefined), 403, 'forbidden', 'redeliver with the receiver key');
@@ -280,9 +253,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-006', 'DLV-030'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { max_delivery_attempts: 1 });
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx, { worker: { max_delivery_attempts: 1 } });
       if (!(await passTime(ctx, 10 * leaseMs(worker) + 60_000))) {
         await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: sender.key, query: { wait_seconds: Math.ceil((2 * leaseMs(worker)) / 1000) } });
       }
@@ -299,9 +270,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-019', 'INT-014'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { max_delivery_attempts: 3 });
-      const i = await send(ctx, sender, worker.address, { max_delivery_attempts: 1 });
+      const { sender, worker, i } = await sentIntent(ctx, { worker: { max_delivery_attempts: 3 }, intent: { max_delivery_attempts: 1 } });
       const last = await exhaust(ctx, worker, i.intent_id, 1);
       equal(last.details.next_attempt_at, null, 'next_attempt_at after the only attempt');
       const failed = await eventuallyEvent(ctx, i.intent_id, sender.key, 'intent.delivery_failed', (e) => e.event_type === 'intent.delivery_failed');
@@ -315,10 +284,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['RES-013'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      const d1 = await pollFor(ctx, worker, i.intent_id);
+      const { worker, i, d: d1 } = await polledIntent(ctx);
       await retried(ctx, worker, i.intent_id, await expire(ctx, worker, i.intent_id, 1));
       problem(await write(ctx, i.intent_id, 'resume', worker.key, { action: 'progress', delivery_id: crypto.randomUUID() }), 409, 'stale_delivery', 'resume naming no delivery of the intent');
       await writeOk(ctx, i.intent_id, 'resume', worker.key, { action: 'progress', delivery_id: d1.delivery_id }, 'intent.in_progress', 'IN_PROGRESS');
@@ -333,8 +299,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-021'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { max_delivery_attempts: 1 });
+      const { sender, worker } = await pair(ctx, { worker: { max_delivery_attempts: 1 } });
       const a = await send(ctx, sender, worker.address);
       await exhaust(ctx, worker, a.intent_id, 1);
       const b = await send(ctx, sender, worker.address);

@@ -59,8 +59,7 @@ export const errorCases = group('ERR', [
     requirements: ['ERR-010', 'TERM-013'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const body = JSON.stringify(intentBody(ctx, worker.address));
       for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
         problem(await raw(ctx, 'POST', '/v1/intents', sender.key, body, type), 415, 'unsupported_media_type', `create as ${type}`);
@@ -76,8 +75,7 @@ export const errorCases = group('ERR', [
     requirements: ['INT-010', 'INT-012', 'ERR-020', 'ERR-008'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const max = Number(limits(ctx).max_payload_bytes ?? 131072);
       problem(await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, worker.address, { payload: payloadOfSize(max + 1) }) }), 413, 'payload_too_large', 'payload one byte over the limit');
       problem(await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: { ...intentBody(ctx, worker.address, { payload: payloadOfSize(max + 1) }), intent_type: 'BAD' } }), 413, 'payload_too_large', 'oversized payload with an invalid intent_type (size is checked first)');
@@ -159,8 +157,7 @@ export const errorCases = group('ERR', [
     requirements: ['ERR-007', 'ERR-002', 'ERR-004', 'ERR-013'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
       const bodies: string[] = [
         'null', '[]', '42', '"text"', deep, `{"payload": ${deep}}`, '{"__proto__": {"admin": true}, "intent_type": "a.b.v1"}',
@@ -196,8 +193,7 @@ export const errorCases = group('ERR', [
     requirements: ['ERR-015', 'SEC-009'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const stranger = await agent(ctx, 'stranger', 'poll');
       const i = await send(ctx, sender, worker.address, { payload: { card: '4111-1111' } });
       const guess = `${sender.key.slice(0, -2)}zz`;

@@ -13,11 +13,8 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-005', 'EVT-006', 'EVT-001'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      await pollFor(ctx, worker, i.intent_id);
-      await writeOk(ctx, i.intent_id, 'ack', worker.key, {}, 'intent.acknowledged', 'ACKNOWLEDGED');
+      const { sender, worker, i } = await polledIntent(ctx);
+      await ackOk(ctx, i.intent_id, worker.key, {});
       const path = `/v1/intents/${i.intent_id}/events`;
       const all = ok(await ctx.request({ method: 'GET', path, key: sender.key, expectSchema: 'event-list-response' }), 'events without since');
       equal(all.events.map((e: Wire) => e.seq), [1, 2, 3, 4], 'seqs with the default since=0');
@@ -38,9 +35,7 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-002'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx);
       const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => resume(ctx, i.intent_id, worker.key, { action: 'progress', progress: { step: n } })));
       answers.forEach((r, n) => ok(r, `concurrent progress #${n + 1}`));
       const list = await events(ctx, i.intent_id, sender.key);
@@ -55,10 +50,7 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-003'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, i } = await polledIntent(ctx);
       const before = await events(ctx, i.intent_id, sender.key);
       await writeOk(ctx, i.intent_id, 'resume', worker.key, { action: 'wait', waiting_reason: 'WAITING_FOR_AGENT' }, 'intent.waiting', 'WAITING');
       await writeOk(ctx, i.intent_id, 'resolve', worker.key, { status: 'COMPLETED', result: { x: 1 } }, 'intent.completed', 'COMPLETED');
@@ -73,11 +65,8 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-009'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      await pollFor(ctx, worker, i.intent_id);
-      await writeOk(ctx, i.intent_id, 'ack', worker.key, {}, 'intent.acknowledged', 'ACKNOWLEDGED');
+      const { sender, worker, i } = await polledIntent(ctx);
+      await ackOk(ctx, i.intent_id, worker.key, {});
       await writeOk(ctx, i.intent_id, 'cancel', ctx.adminKey, { reason: 'admin stop' }, 'intent.canceled', 'CANCELED');
       const list = await events(ctx, i.intent_id, sender.key);
       equal(list.map((e) => [e.event_type, e.actor]), [
@@ -96,10 +85,7 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-010'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      const d = await pollFor(ctx, worker, i.intent_id);
+      const { sender, i, d } = await polledIntent(ctx);
       const delivered = (await events(ctx, i.intent_id, sender.key)).find((e) => e.event_type === 'intent.delivered');
       equal(delivered?.details, { ...delivered?.details, delivery_id: d.delivery_id, attempt: 1, binding: 'poll' }, 'intent.delivered details');
     },
@@ -111,11 +97,8 @@ export const eventCases = group('EVT', [
     requirements: ['RES-003', 'EVT-001'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      const d = await pollFor(ctx, worker, i.intent_id);
-      const acked = await writeOk(ctx, i.intent_id, 'ack', worker.key, { delivery_id: d.delivery_id }, 'intent.acknowledged', 'ACKNOWLEDGED');
+      const { sender, worker, i, d } = await polledIntent(ctx);
+      const acked = await ackOk(ctx, i.intent_id, worker.key, { delivery_id: d.delivery_id });
       equal(acked.event.details?.delivery_id, d.delivery_id, 'intent.acknowledged details.delivery_id');
       const progressed = await writeOk(ctx, i.intent_id, 'resume', worker.key, { action: 'progress', progress: { percent: 40 } }, 'intent.in_progress', 'IN_PROGRESS');
       equal(progressed.event.details?.progress, { percent: 40 }, 'intent.in_progress details.progress');

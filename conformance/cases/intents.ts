@@ -17,8 +17,7 @@ async function sentCount(ctx: CaseContext, sender: RegisteredAgent): Promise<num
 
 /** Sends each bad body, expects 422 at its pointer, and checks that nothing was created. */
 async function refuseAll(ctx: CaseContext, bad: [string, Record<string, unknown>, string | RegExp][]): Promise<void> {
-  const sender = await agent(ctx, 'sender', 'poll');
-  const worker = await agent(ctx, 'worker', 'poll');
+  const { sender, worker } = await pair(ctx);
   for (const [what, patch, pointer] of bad) {
     const body: Record<string, unknown> = { ...intentBody(ctx, worker.address), ...patch };
     for (const [k, v] of Object.entries(patch)) if (v === undefined) delete body[k];
@@ -35,8 +34,7 @@ export const intentCases = group('INT', [
     requirements: ['INT-001', 'INT-005', 'INT-013', 'INT-014', 'INT-015', 'INT-016', 'INT-017', 'LC-004', 'TERM-010', 'TERM-011', 'TERM-012'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const body = intentBody(ctx, worker.address, { metadata: { order: '42' } });
       const answer = await create(ctx, sender.key, body);
       const i = answer.intent;
@@ -86,8 +84,7 @@ export const intentCases = group('INT', [
     requirements: ['INT-005'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const cid = crypto.randomUUID();
       const i = await send(ctx, sender, worker.address, { correlation_id: cid });
       equal(i.correlation_id, cid, 'correlation_id in the create answer');
@@ -102,9 +99,7 @@ export const intentCases = group('INT', [
     requirements: ['INT-007'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address, { ttl_seconds: 3600 });
+      const { i } = await sentIntent(ctx, { intent: { ttl_seconds: 3600 } });
       check(typeof i.deadline_at === 'string', 'deadline_at must be set from ttl_seconds', 'deadline_at', i.deadline_at);
       equal(Date.parse(i.deadline_at) - Date.parse(i.created_at), 3600_000, 'deadline_at − created_at in ms');
     },
@@ -116,8 +111,7 @@ export const intentCases = group('INT', [
     requirements: ['INT-014'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { max_delivery_attempts: 2 });
+      const { sender, worker } = await pair(ctx, { worker: { max_delivery_attempts: 2 } });
       equal((await send(ctx, sender, worker.address)).max_delivery_attempts, 2, 'max_delivery_attempts from the policy');
       const own = (await send(ctx, sender, worker.address, { max_delivery_attempts: 1 }));
       equal(own.max_delivery_attempts, 1, 'max_delivery_attempts given on the intent');
@@ -131,8 +125,7 @@ export const intentCases = group('INT', [
     requirements: ['INT-021', 'INT-022', 'EVT-007', 'SEC-004', 'ERR-015'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const stranger = await agent(ctx, 'stranger', 'poll');
       const i = await send(ctx, sender, worker.address, { payload: { secret_note: 'do-not-leak-this' } });
       for (const [who, key] of [['sender', sender.key], ['receiver', worker.key], ['admin', ctx.adminKey]] as const) {
@@ -171,8 +164,7 @@ export const intentCases = group('INT', [
     requirements: ['INT-020', 'INT-023'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const ids: string[] = [];
       for (let n = 0; n < 5; n++) ids.push((await send(ctx, sender, worker.address)).intent_id);
       await writeOk(ctx, ids[0], 'cancel', sender.key, {}, 'intent.canceled', 'CANCELED');
@@ -201,15 +193,12 @@ export const intentCases = group('INT', [
     requirements: ['INT-017'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, i } = await polledIntent(ctx);
       const delivered = await getIntent(ctx, i.intent_id, sender.key);
       equal(delivered.last_seq, 3, 'last_seq after the delivery');
       const events3 = (await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events`, key: sender.key })).body.events;
       equal(Date.parse(delivered.updated_at), Date.parse(events3.at(-1).at), 'updated_at after the delivery vs intent.delivered at');
-      const acked = (await writeOk(ctx, i.intent_id, 'ack', worker.key, {}, 'intent.acknowledged', 'ACKNOWLEDGED')).intent;
+      const acked = (await ackOk(ctx, i.intent_id, worker.key, {})).intent;
       const latest = (await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events`, key: sender.key })).body.events.at(-1);
       equal(Date.parse(acked.updated_at), Date.parse(latest.at), 'updated_at vs the latest event\'s at (ms since epoch)');
       check(Date.parse(acked.updated_at) >= Date.parse(delivered.updated_at), 'updated_at moved back', delivered.updated_at, acked.updated_at);
@@ -339,8 +328,7 @@ export const validationCases = group('VAL', [
     requirements: ['INT-009', 'ERR-020'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       validationError(await post(ctx, sender.key, intentBody(ctx, worker.address, { max_delivery_attempts: 21 })), '/max_delivery_attempts', 'max_delivery_attempts 21');
       validationError(await post(ctx, sender.key, intentBody(ctx, worker.address, { max_delivery_attempts: 0 })), '/max_delivery_attempts', 'max_delivery_attempts 0');
       const r = limits(ctx).max_delivery_attempts;

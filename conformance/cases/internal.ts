@@ -104,10 +104,7 @@ export const internalCases = group('INTL', [
     requirements: ['INTL-006', 'INTL-007', 'INTL-008', 'LC-008'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { lease_seconds: fit(ctx, 'lease_seconds', 3600) });
-      const i = await send(ctx, sender, worker.address, { remind_after_seconds: 1, remind_interval_seconds: 1, max_reminders: 2 });
-      await pollFor(ctx, worker, i.intent_id);
+      const { sender, i } = await polledIntent(ctx, { worker: { lease_seconds: fit(ctx, 'lease_seconds', 3600) }, intent: { remind_after_seconds: 1, remind_interval_seconds: 1, max_reminders: 2 } });
       await eventsAfter(ctx, i.intent_id, sender.key, 1000, (l) => reminders(l).length >= 1, 'the first reminder');
       await eventsAfter(ctx, i.intent_id, sender.key, 1000, (l) => reminders(l).length >= 2, 'the second reminder');
       await quietPeriod(ctx, i.intent_id, sender.key, 3000);
@@ -126,8 +123,7 @@ export const internalCases = group('INTL', [
     requirements: ['INTL-007', 'LC-015'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const byDefault = await send(ctx, sender, worker.address, { remind_after_seconds: 1 });
       const none = await send(ctx, sender, worker.address, { remind_after_seconds: 1, max_reminders: 0 });
       const ended = await send(ctx, sender, worker.address, { remind_after_seconds: 1 });
@@ -146,9 +142,7 @@ export const internalCases = group('INTL', [
     requirements: ['INTL-009'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address, { remind_after_seconds: 1 });
+      const { sender, i } = await sentIntent(ctx, { intent: { remind_after_seconds: 1 } });
       const list = await eventsAfter(ctx, i.intent_id, sender.key, 1000, (l) => reminders(l).length >= 1, 'the reminder');
       const late = gapMs(i.created_at, reminders(list)[0].at) - 1000;
       check(late <= 1000, 'the reminder came more than 1 s late', '<= 1000 ms', late);
@@ -161,8 +155,7 @@ export const internalCases = group('INTL', [
     requirements: ['INTL-010', 'INTL-012', 'INTL-013', 'INTL-015', 'INT-015'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { lease_seconds: fit(ctx, 'lease_seconds', 3600) });
+      const { sender, worker } = await pair(ctx, { worker: { lease_seconds: fit(ctx, 'lease_seconds', 3600) } });
       const backup = await agent(ctx, 'backup', 'poll', { lease_seconds: fit(ctx, 'lease_seconds', 3600) });
       const i = await send(ctx, sender, worker.address, { remind_after_seconds: 1, remind_interval_seconds: 1, max_reminders: 2, escalate_to: backup.address });
       await eventsAfter(ctx, i.intent_id, sender.key, 2000, (l) => reminders(l).length >= 2, 'two reminders');
@@ -173,7 +166,7 @@ export const internalCases = group('INTL', [
       equal((await getIntent(ctx, i.intent_id, backup.key)).pending_with, backup.address, 'pending_with after escalation (read by the escalation target)');
       const d = await pollFor(ctx, backup, i.intent_id);
       equal(d.escalated_from, worker.address, 'escalated_from of the escalation delivery');
-      await writeOk(ctx, i.intent_id, 'ack', backup.key, {}, 'intent.acknowledged', 'ACKNOWLEDGED');
+      await ackOk(ctx, i.intent_id, backup.key, {});
       ok(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: worker.key }), 'the original receiver still reads the intent');
       await quietPeriod(ctx, i.intent_id, sender.key, 5000);
       equal((await events(ctx, i.intent_id, sender.key)).filter((e) => e.event_type === 'intent.escalated').length, 1, 'escalations (at most one)');
@@ -187,8 +180,7 @@ export const internalCases = group('INTL', [
     requirements: ['INTL-014'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { lease_seconds: fit(ctx, 'lease_seconds', 3600) });
+      const { sender, worker } = await pair(ctx, { worker: { lease_seconds: fit(ctx, 'lease_seconds', 3600) } });
       const backup = await agent(ctx, 'backup', 'poll', { max_delivery_attempts: 1 });
       const i = await send(ctx, sender, worker.address, { remind_after_seconds: 1, escalate_to: backup.address });
       await eventsAfter(ctx, i.intent_id, sender.key, 2000, (l) => l.some((e) => e.event_type === 'intent.escalated'), 'intent.escalated');

@@ -100,7 +100,7 @@ export const lifecycleCases = group('LC', [
       const id = i.intent_id;
       await pollFor(ctx, p.worker, id);
       check((await getIntent(ctx, id, p.sender.key)).waiting_reason === undefined, 'waiting_reason outside WAITING (LC-002)', undefined, 'present');
-      await writeOk(ctx, id, 'ack', p.worker.key, {}, 'intent.acknowledged', 'ACKNOWLEDGED');
+      await ackOk(ctx, id, p.worker.key, {});
       await writeOk(ctx, id, 'resume', p.worker.key, { action: 'progress' }, 'intent.in_progress', 'IN_PROGRESS');
       const waiting = await writeOk(ctx, id, 'resume', p.worker.key, { action: 'wait', waiting_reason: 'WAITING_FOR_TOOL' }, 'intent.waiting', 'WAITING');
       equal(waiting.intent.waiting_reason, 'WAITING_FOR_TOOL', 'intent waiting_reason (LC-002)');
@@ -199,10 +199,7 @@ export const lifecycleCases = group('LC', [
     requirements: ['LC-015', 'RES-023'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      const d = await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, i, d } = await polledIntent(ctx);
       await writeOk(ctx, i.intent_id, 'cancel', sender.key, {}, 'intent.canceled', 'CANCELED');
       const leaseMs = Math.max(0, Date.parse(d.lease_expires_at) - Date.now());
       const retryMs = 1.2 * Number(worker.delivery.initial_delay_ms);

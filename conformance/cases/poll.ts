@@ -13,9 +13,7 @@ export const pollCases = group('POLL', [
     requirements: ['POLL-001', 'POLL-004', 'DLV-001', 'DLV-006'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', longLease(ctx));
-      const i = await send(ctx, sender, worker.address, { reply_to: sender.address, metadata: { a: 'b' } });
+      const { sender, worker, i } = await sentIntent(ctx, { worker: longLease(ctx), intent: { reply_to: sender.address, metadata: { a: 'b' } } });
       equal(types(await events(ctx, i.intent_id, sender.key)), ['intent.created', 'intent.submitted'], 'events before any poll (DLV-006)');
       const answer = await poll(ctx, worker);
       equal(answer.deliveries.length, 1, 'deliveries');
@@ -33,8 +31,7 @@ export const pollCases = group('POLL', [
     requirements: ['POLL-002', 'CLK-007'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', longLease(ctx));
+      const { sender, worker } = await pair(ctx, { worker: longLease(ctx) });
       const quick = await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key });
       equal(ok(quick, 'poll without wait_seconds').deliveries, [], 'deliveries of an idle agent');
       check(quick.durationMs < 1000, 'a poll without wait_seconds must answer at once', '< 1000 ms', quick.durationMs);
@@ -56,8 +53,7 @@ export const pollCases = group('POLL', [
     requirements: ['POLL-003', 'DLV-002'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', longLease(ctx));
+      const { sender, worker } = await pair(ctx, { worker: longLease(ctx) });
       for (let n = 0; n < 13; n++) await send(ctx, sender, worker.address);
       const two = (await poll(ctx, worker, { limit: 2 })).deliveries;
       equal(two.map((d: Wire) => d.seq), [1, 2], 'seqs with limit=2');
@@ -106,8 +102,7 @@ export const pollCases = group('POLL', [
     requirements: ['POLL-007'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', longLease(ctx));
+      const { sender, worker } = await pair(ctx, { worker: longLease(ctx) });
       // A raw long poll the kit abandons (ctx.request cannot be cut short on purpose).
       const controller = new AbortController();
       const abandoned = fetch(new URL(`/v1/agents/${worker.path}/intents?wait_seconds=5`, ctx.baseUrl), { headers: { 'x-api-key': worker.key }, signal: controller.signal }).catch(() => undefined);
@@ -127,8 +122,7 @@ export const pollCases = group('POLL', [
     requirements: ['POLL-008'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', longLease(ctx));
+      const { sender, worker } = await pair(ctx, { worker: longLease(ctx) });
       await send(ctx, sender, worker.address);
       await send(ctx, sender, worker.address);
       const answer = await poll(ctx, worker);

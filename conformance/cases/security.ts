@@ -73,8 +73,7 @@ export const securityCases = group('SEC', [
     requirements: ['SEC-004', 'INT-022', 'EVT-007', 'SSE-012', 'RES-012', 'RES-021', 'DLV-016'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const stranger = await agent(ctx, 'stranger', 'poll');
       const i = await send(ctx, sender, worker.address);
       await pollFor(ctx, worker, i.intent_id);
@@ -113,9 +112,7 @@ export const securityCases = group('SEC', [
     requirements: ['SEC-009', 'AGT-011'],
     ...pollCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx);
       const texts = [
         JSON.stringify(await pollFor(ctx, worker, i.intent_id)),
         (await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events`, key: sender.key })).text,

@@ -51,9 +51,7 @@ export const streamCases = group('STR', [
     requirements: ['STR-001', 'STR-006', 'DLV-001', 'DLV-006', 'LC-012', 'SSE-002'],
     ...streamCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await streamAgent(ctx);
-      const i = await send(ctx, sender, worker.address, { metadata: { k: 'v' } });
+      const { sender, worker, i } = await sentIntent(ctx, { worker: streamAgent, intent: { metadata: { k: 'v' } } });
       equal((await getIntent(ctx, i.intent_id, sender.key)).status, 'SUBMITTED', 'status before any stream is open (DLV-006)');
       const started = performance.now();
       const r = await stream(ctx, worker, { query: { wait_seconds: 1 } });
@@ -77,9 +75,7 @@ export const streamCases = group('STR', [
     requirements: ['STR-004', 'STR-005', 'STR-003', 'STR-009'],
     ...streamCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await streamAgent(ctx);
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx, { worker: streamAgent });
       const d = await firstDelivery(ctx, worker, i.intent_id);
       const again = await stream(ctx, worker, { query: { since: d.seq - 1, wait_seconds: 0 } });
       const resent = checkDeliveryFrames(again, 'reconnect since seq-1').map((f) => f.json);
@@ -99,8 +95,7 @@ export const streamCases = group('STR', [
     requirements: ['STR-003'],
     ...streamCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await streamAgent(ctx);
+      const { sender, worker } = await pair(ctx, { worker: streamAgent });
       const a = await send(ctx, sender, worker.address);
       const da = await firstDelivery(ctx, worker, a.intent_id);
       const b = await send(ctx, sender, worker.address);
@@ -121,9 +116,7 @@ export const streamCases = group('STR', [
     requirements: ['STR-004', 'DLV-010'],
     ...streamCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await streamAgent(ctx);
-      const i = await send(ctx, sender, worker.address);
+      const { worker, i } = await sentIntent(ctx, { worker: streamAgent });
       const d = await firstDelivery(ctx, worker, i.intent_id);
       ok(await write(ctx, i.intent_id, 'ack', worker.key, { delivery_id: d.delivery_id }), 'ack');
       const again = await stream(ctx, worker, { query: { since: 0, wait_seconds: 0 } });
@@ -155,9 +148,7 @@ export const streamCases = group('STR', [
     requirements: ['STR-007'],
     ...streamCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await streamAgent(ctx);
-      const i = await send(ctx, sender, worker.address);
+      const { worker, i } = await sentIntent(ctx, { worker: streamAgent });
       let resolving: Promise<unknown> | undefined;
       const started = performance.now();
       const r = await stream(ctx, worker, {
@@ -181,8 +172,7 @@ export const streamCases = group('STR', [
     requirements: ['STR-008'],
     ...streamCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await streamAgent(ctx);
+      const { sender, worker } = await pair(ctx, { worker: streamAgent });
       const both = Promise.all([stream(ctx, worker, { query: { wait_seconds: 1 } }), stream(ctx, worker, { query: { wait_seconds: 1 } })]);
       const i = await send(ctx, sender, worker.address);
       const [x, y] = await both;
@@ -216,8 +206,7 @@ export const streamCases = group('STR', [
     requirements: ['DLV-002', 'STR-005'],
     ...streamCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await streamAgent(ctx);
+      const { sender, worker } = await pair(ctx, { worker: streamAgent });
       const ids = [(await send(ctx, sender, worker.address)).intent_id, (await send(ctx, sender, worker.address)).intent_id, (await send(ctx, sender, worker.address)).intent_id];
       const r = await stream(ctx, worker, { query: { wait_seconds: 5 }, until: (_f, all) => deliveries({ frames: all } as SseResult).length >= 3 });
       const frames = checkDeliveryFrames(r, 'stream');

@@ -33,8 +33,7 @@ export const testClockCases = group('CLK', [
     requirements: ['CLK-004'],
     ...clockCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll');
+      const { sender, worker } = await pair(ctx);
       const before = await advance(ctx, 3_600_000);
       const i = await send(ctx, sender, worker.address);
       equal(gapMs(before.now, i.created_at), 0, 'created_at − the clock\'s now right after an advance (the clock is frozen between advances)');
@@ -51,10 +50,7 @@ export const testClockCases = group('CLK', [
     requirements: ['CLK-006', 'CLK-002'],
     ...clockCap,
     async run(ctx) {
-      const sender = await agent(ctx, 'sender', 'poll');
-      const worker = await agent(ctx, 'worker', 'poll', { max_delivery_attempts: 3 });
-      const i = await send(ctx, sender, worker.address);
-      const d = await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, i, d } = await polledIntent(ctx, { worker: { max_delivery_attempts: 3 } });
       const lease = Number(worker.delivery.lease_seconds) * 1000;
       const answer = await advance(ctx, lease + 1.2 * Number(worker.delivery.initial_delay_ms) + 10);
       check(answer.fired >= 2, 'one advance past a lease and its retry must fire both timers', '>= 2', answer.fired);
