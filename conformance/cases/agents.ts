@@ -4,6 +4,7 @@ import deliveryPolicy from '../../schemas/delivery-policy.schema.json' with { ty
 import {
   agent, check, equal, needs, fastPolicy, getIntent, group, httpReceiver, intentBody, limits, ok, passTime, poll, pollFor, problem, send, validationError,
 } from './support.js';
+import { pair } from './flows.js';
 
 const API_KEY = /^axp_[A-Za-z0-9_-]{20,}$/;
 const SECRET = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;

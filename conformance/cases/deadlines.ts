@@ -1,8 +1,9 @@
 // Chapter 4, deadlines: deadline_at / ttl_seconds → TIMED_OUT, and what follows a time-out.
 import { NotApplicable, type CaseContext } from '../case.js';
 import {
-  agent, check, equal, events, gapMs, getIntent, group, hasTestClock, intentBody, needs, ok, passTime, poll, pollFor, problem, send, write, type Wire,
+  agent, check, equal, events, gapMs, getIntent, group, hasTestClock, intentBody, needs, ok, passTime, poll, problem, send, write, type Wire,
 } from './support.js';
+import { pair, polledIntent, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 

@@ -5,6 +5,7 @@ import { allowedDelayBounds, delayWithin } from '../wire/backoff.js';
 import {
   agent, check, equal, events, eventuallyEvent, fit, gapMs, getIntent, group, needs, ok, passTime, poll, pollFor, problem, send, types, UUID, write, writeOk, type Wire,
 } from './support.js';
+import { ackOk, pair, polledIntent, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 

@@ -1,8 +1,7 @@
 // Chapter 13: problem documents, status/code table, 400/413/415/404/405, precedence, no 500s.
 import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
-import {
-  agent, check, equal, group, intentBody, limits, needs, ok, problem, send, validationError,
-} from './support.js';
+import { agent, check, equal, group, intentBody, limits, needs, ok, problem, send, validationError } from './support.js';
+import { pair } from './flows.js';
 
 const pollCap = needs('binding.poll');
 

@@ -1,7 +1,6 @@
 // Chapter 5, events: the per-intent history, its cursor, actors and details.
-import {
-  agent, check, equal, events, group, needs, ok, pollFor, resume, send, types, write, writeOk, type Wire,
-} from './support.js';
+import { agent, check, equal, events, group, needs, ok, resume, types, writeOk, type Wire } from './support.js';
+import { ackOk, polledIntent, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 

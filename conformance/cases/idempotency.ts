@@ -1,7 +1,8 @@
 // Chapter 3, idempotency: Idempotency-Key on creates and on writes (IDEM-*).
 import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
 import { sameCreateBody } from '../wire/idempotency.js';
-import { agent, check, equal, fail, group, hasTestClock, intentBody, needs, ok, passTime, problem, resolve, resume, send, validationError, write } from './support.js';
+import { agent, check, equal, fail, group, hasTestClock, intentBody, needs, ok, passTime, problem, resolve, resume, validationError, write } from './support.js';
+import { pair, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 
@@ -20,10 +21,6 @@ function replayed(res: HttpResponse): boolean {
 async function sent(ctx: CaseContext, sender: RegisteredAgent): Promise<string[]> {
   const list = ok(await ctx.request({ method: 'GET', path: '/v1/intents', key: sender.key, query: { role: 'sender', limit: 100 } }), 'list sent intents');
   return list.intents.map((i: { intent_id: string }) => i.intent_id);
-}
-
-async function pair(ctx: CaseContext): Promise<{ sender: RegisteredAgent; worker: RegisteredAgent }> {
-  return { sender: await agent(ctx, 'sender', 'poll'), worker: await agent(ctx, 'worker', 'poll') };
 }
 
 export const idempotencyCases = group('IDEM', [
@@ -175,8 +172,7 @@ export const idempotencyCases = group('IDEM', [
     requirements: ['IDEM-010', 'RES-014'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker } = await pair(ctx);
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx);
       const key = ctx.unique('idem');
       const body = { action: 'complete', result: { n: 1 } };
       const first = ok(await resume(ctx, i.intent_id, worker.key, body, { 'idempotency-key': key }), 'resume complete');
@@ -195,8 +191,7 @@ export const idempotencyCases = group('IDEM', [
     requirements: ['IDEM-010'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker } = await pair(ctx);
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx);
       const key = ctx.unique('idem');
       ok(await resume(ctx, i.intent_id, worker.key, { action: 'progress' }, { 'idempotency-key': key }), 'resume progress with key K');
       const res = await resolve(ctx, i.intent_id, worker.key, { status: 'COMPLETED', result: {} }, { 'idempotency-key': key });
@@ -212,8 +207,7 @@ export const idempotencyCases = group('IDEM', [
     requirements: ['IDEM-010', 'RES-014'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker } = await pair(ctx);
-      const i = await send(ctx, sender, worker.address);
+      const { sender, worker, i } = await sentIntent(ctx);
       const key = ctx.unique('idem');
       const first = ok(await write(ctx, i.intent_id, 'cancel', sender.key, { reason: 'changed my mind' }, { 'idempotency-key': key }), 'cancel');
       const again = await write(ctx, i.intent_id, 'cancel', sender.key, { reason: 'changed my mind' }, { 'idempotency-key': key });

@@ -3,6 +3,7 @@ import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
 import {
   agent, check, create, equal, getIntent, group, intentBody, limits, needs, ok, pollFor, problem, send, TIMESTAMP_Z, UUID, validationError, writeOk, type Wire,
 } from './support.js';
+import { ackOk, pair, polledIntent, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 

@@ -3,6 +3,7 @@ import { NotApplicable, type CaseContext, type RegisteredAgent } from '../case.j
 import {
   agent, check, equal, events, fit, gapMs, getIntent, group, intentBody, needs, ok, passTime, pollFor, send, types, validationError, writeOk, type Wire,
 } from './support.js';
+import { ackOk, pair, polledIntent, sentIntent } from './flows.js';
 
 const internalCap = needs('binding.internal', 'binding.poll');
 const pollCap = needs('binding.poll');

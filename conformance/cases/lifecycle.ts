@@ -5,6 +5,7 @@ import { expectedTransition, type Operation, type Status } from '../model/lifecy
 import {
   agent, check, equal, events, getIntent, group, needs, ok, passTime, poll, pollFor, problem, send, types, write, writeOk, type Wire,
 } from './support.js';
+import { ackOk, polledIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 

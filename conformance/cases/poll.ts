@@ -1,6 +1,7 @@
 // Chapter 8: the poll binding (long poll for deliveries).
 import type { CaseContext } from '../case.js';
 import { agent, check, equal, events, fit, group, needs, ok, poll, problem, send, types, validationError, type Wire } from './support.js';
+import { pair } from './flows.js';
 
 const pollCap = needs('binding.poll');
 const longLease = (ctx: CaseContext) => ({ lease_seconds: fit(ctx, 'lease_seconds', 60) });
@@ -13,7 +14,8 @@ export const pollCases = group('POLL', [
     requirements: ['POLL-001', 'POLL-004', 'DLV-001', 'DLV-006'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await sentIntent(ctx, { worker: longLease(ctx), intent: { reply_to: sender.address, metadata: { a: 'b' } } });
+      const { sender, worker } = await pair(ctx, { worker: longLease(ctx) });
+      const i = await send(ctx, sender, worker.address, { reply_to: sender.address, metadata: { a: 'b' } });
       equal(types(await events(ctx, i.intent_id, sender.key)), ['intent.created', 'intent.submitted'], 'events before any poll (DLV-006)');
       const answer = await poll(ctx, worker);
       equal(answer.deliveries.length, 1, 'deliveries');

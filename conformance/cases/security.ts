@@ -1,8 +1,7 @@
 // Chapter 14: keys, scopes and callback URL rules.
 import { NotApplicable } from '../case.js';
-import {
-  agent, bogusKey, check, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write,
-} from './support.js';
+import { agent, bogusKey, check, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
+import { pair, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 

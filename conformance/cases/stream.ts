@@ -1,6 +1,7 @@
 // Chapter 7: the stream binding (SSE of deliveries, re-send on reconnect, one stream per delivery).
 import type { CaseContext, RegisteredAgent, SseFrameSeen, SseOpen, SseResult } from '../case.js';
 import { agent, check, equal, events, fit, getIntent, group, needs, ok, resolve, send, types, write, type Wire } from './support.js';
+import { pair, sentIntent } from './flows.js';
 
 const streamCap = needs('binding.stream', 'binding.poll');
 

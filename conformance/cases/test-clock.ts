@@ -1,6 +1,7 @@
 // Chapter 16: the test-clock extension (only when advertised; CLK-001 for the disabled case is DISC-010).
 import type { CaseContext } from '../case.js';
-import { agent, check, equal, events, eventuallyEvent, gapMs, group, ok, pollFor, send, validationError, type Wire } from './support.js';
+import { check, equal, events, eventuallyEvent, gapMs, group, ok, pollFor, send, validationError, type Wire } from './support.js';
+import { pair, polledIntent } from './flows.js';
 
 const clockCap = { needsCapabilities: ['ext.test-clock', 'binding.poll'], needsAdmin: true };
 
