@@ -70,7 +70,7 @@ async function startAxp(store: string, name: string): Promise<ServerProc> {
 
 // ---------------------------------------------------------------- phases
 
-interface Lifecycle { rps: number; errors: number; memory: Memory; cpu: { server_pct: number; sender_pct: number; agent_pct: number; server_ms_per_lifecycle: number } }
+interface Lifecycle { rps: number; errors: number; memory: Memory; cpu: { server_pct: number; sender_pct: number; agent_pct: number; server_ms_per_lifecycle: number; server_sys_ms_per_lifecycle: number; store_units_per_lifecycle: number; commits_per_lifecycle: number } }
 
 /** Send → COMPLETED through one binding, closed loop: the sender keeps WINDOW lifecycles in flight. */
 async function lifecycle(server: ServerProc, binding: 'stream' | 'poll', sender: AgentKey): Promise<Lifecycle> {
@@ -85,9 +85,13 @@ async function lifecycle(server: ServerProc, binding: 'stream' | 'poll', sender:
   // CPU shares over warm-up + window (workers: whole life, so a little high): who is the bottleneck.
   const wall = T.warmupMs + T.measureMs;
   const pct = (ms: number | undefined) => round((100 * (ms ?? 0)) / wall);
+  const lifecycles = (rps(results[1]) * wall) / 1000;
+  const per = (d: number) => round(d / lifecycles, 3);
   return { rps: rps(results[1]), errors: errorsOf(results), memory: after, cpu: {
     server_pct: pct(after.cpuMs - before.cpuMs), sender_pct: pct(results[0].cpuMs), agent_pct: pct(results[1].cpuMs),
-    server_ms_per_lifecycle: round((after.cpuMs - before.cpuMs) / ((rps(results[1]) * wall) / 1000), 3),
+    server_ms_per_lifecycle: per(after.cpuMs - before.cpuMs), server_sys_ms_per_lifecycle: per(after.sysMs - before.sysMs),
+    // Deterministic work counts (CPU time on a shared machine is noisy): store units and group COMMITs.
+    store_units_per_lifecycle: per(after.units - before.units), commits_per_lifecycle: per(after.commits - before.commits),
   } };
 }
 
@@ -211,7 +215,7 @@ if (want('bound') || want('lifecycle')) {
     warnErrors('bound', [r]);
     boundRps = rps(r);
     boundCpuMs = (after.cpuMs - before.cpuMs) / ((boundRps * (T.warmupMs + T.measureMs)) / 1000);
-    log(`  ${round(boundRps)} requests/s, server ${round(boundCpuMs, 3)} ms CPU per request`);
+    log(`  ${round(boundRps)} requests/s, server ${round(boundCpuMs, 3)} ms CPU per request (sys ${round((after.sysMs - before.sysMs) / ((boundRps * (T.warmupMs + T.measureMs)) / 1000), 3)})`);
   } finally {
     await bare.stop();
   }

@@ -19,12 +19,23 @@ async function bare(responseBytes: number): Promise<FastifyInstance> {
 const app = mode === 'bare' ? await bare(Number(arg1)) : await buildServer({ store: arg1, adminKey: arg2, logger: false });
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 
+// Store work counters (deterministic, unlike CPU time on a shared machine): write units and, for
+// SQLite, group COMMITs, read back with every memory sample.
+const counts = { units: 0, commits: 0 };
+if (mode !== 'bare') {
+  const store = app.axp.store as unknown as { write: (fn: unknown) => Promise<unknown>; commit?: () => void };
+  const write = store.write.bind(store);
+  store.write = (fn) => { counts.units += 1; return write(fn); };
+  const commit = store.commit?.bind(store);
+  if (commit) store.commit = () => { counts.commits += 1; commit(); };
+}
+
 const gc = (globalThis as { gc?: () => void }).gc;
 function memory() {
   if (gc) { gc(); gc(); }
   const m = process.memoryUsage();
   const cpu = process.cpuUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, ...counts };
 }
 
 process.on('message', (message: ToServer) => {

@@ -1,72 +1,19 @@
 // What a run produces: one result per case and the run's verdict. The JSON reporter writes this
 // object as is; schemas/conformance-report.schema.json describes it.
-import type { CaseOutcome, Level } from './case.js';
-import type { TranscriptEntry } from './transcript.js';
+import type { ConformanceReport, ConformanceReportCaseResult } from '../schemas/types.js';
+import type { CaseOutcome } from './case.js';
 
-export interface CaseFailureInfo {
-  message: string;
-  expected?: unknown;
-  actual?: unknown;
-  /** Stack of an unexpected throw (errored cases only). */
-  stack?: string;
-}
+// The shapes are generated from schemas/conformance-report.schema.json (npm run gen:types): the
+// report's schema is their one source, the names below are the kit's.
 
-export interface CaseResult {
-  id: string;
-  group: string;
-  title: string;
-  level: Level;
-  requirements: string[];
-  outcome: CaseOutcome;
-  /** Why a case was not applicable or skipped. */
-  reason?: string;
-  failure?: CaseFailureInfo;
-  /** Listed in the baseline: a known failure, or stale when it passed. */
-  baseline?: 'known_failure' | 'stale';
-  /** A failed SHOULD or MAY case: reported, but does not fail the run. */
-  warning?: boolean;
-  durationMs: number;
-  notes: string[];
-  transcript: TranscriptEntry[];
-}
-
-export type ExitCode = 0 | 1 | 2 | 3;
-
-export interface RunSummary {
-  total: number;
-  passed: number;
-  failed: number;
-  errored: number;
-  notApplicable: number;
-  skipped: number;
-  warnings: number;
-  knownFailures: number;
-  staleBaseline: number;
-}
-
-export interface RunResult {
-  kit: { name: string; version: string };
-  runId: string;
-  seed: number;
-  target: string;
-  /** True when the kit booted the reference server itself (no --target). */
-  embedded: boolean;
-  level: Level;
-  timeoutScale: number;
-  startedAt: string;
-  durationMs: number;
-  /** The target's capability strings, as advertised (empty when unreachable). */
-  capabilities: string[];
-  /** Set when the target could not be reached: nothing was measured. */
-  unreachable?: string;
-  /** The harness itself broke (reported apart from target failures; exit 2). */
-  harnessErrors: string[];
-  /** Things a person should know that do not change the verdict (e.g. baseline IDs naming no case). */
-  warnings: string[];
-  summary: RunSummary;
-  exitCode: ExitCode;
-  cases: CaseResult[];
-}
+/** One case's result; `baseline` marks a known failure (or stale when it passed), `warning` a failed SHOULD/MAY case. */
+export type CaseResult = ConformanceReportCaseResult;
+/** Why a case failed; `stack` only for an unexpected throw (errored cases). */
+export type CaseFailureInfo = NonNullable<CaseResult['failure']>;
+export type RunSummary = ConformanceReport['summary'];
+export type ExitCode = ConformanceReport['exitCode'];
+/** A whole run: `embedded` when the kit booted the reference server, `unreachable` when nothing was measured. */
+export type RunResult = ConformanceReport;
 
 export function summarize(cases: CaseResult[]): RunSummary {
   const count = (o: CaseOutcome) => cases.filter((c) => c.outcome === o).length;

@@ -1,29 +1,15 @@
 // One case's evidence: every request, response, SSE frame and receiver hit, in order, stamped
 // with milliseconds since the case started. Reporters print it; the curl reproduction reads it.
 
-export type TranscriptKind =
-  | 'request'
-  | 'response'
-  | 'sse-frame'
-  | 'sse-comment'
-  | 'sse-end'
-  | 'receiver-hit'
-  | 'note'
-  | 'error';
+import type { ConformanceReportTranscriptEntry } from '../schemas/types.js';
 
-export interface TranscriptEntry {
-  atMs: number;
-  kind: TranscriptKind;
-  /** One line a person can scan, e.g. `POST /v1/intents → 200 (12 ms)`. */
-  summary: string;
-  method?: string;
-  url?: string;
-  status?: number;
-  headers?: Record<string, string>;
-  /** Body text, cut to MAX_BODY_CHARS (the cut is marked); bodyBytes keeps the real size. */
-  body?: string;
-  bodyBytes?: number;
-}
+/**
+ * Generated from schemas/conformance-report.schema.json. `summary` is one line a person can scan,
+ * e.g. `POST /v1/intents → 200 (12 ms)`; `body` is cut to MAX_BODY_CHARS (the cut is marked) and
+ * `bodyBytes` keeps the real size.
+ */
+export type TranscriptEntry = ConformanceReportTranscriptEntry;
+export type TranscriptKind = TranscriptEntry['kind'];
 
 const MAX_BODY_CHARS = 4096;
 

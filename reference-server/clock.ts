@@ -12,8 +12,16 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
 }
 
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/** One unit stamps many fields with the same instant: the last conversion is reused (profiled). */
 export function isoAt(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
 
 export class RealClock implements Clock {

@@ -1,41 +1,69 @@
 // Issue 7: the kit against fault-injected reference servers. Shared by the CI test
-// (test/kit-faults.test.ts, groups chosen by the fault's area) and `npm run kill-table` (every
-// group). A fault counts as caught when, against the faulted server, a case fails that passed
-// against the correct server with the same seed (the control run) and that case cites a
-// requirement of the fault's area.
+// (test/kit-faults.test.ts, groups chosen by the fault's area), `npm run kill-table` (every group)
+// and `npm run flake-check`. A fault counts as caught when the run exits 1 and a case fails that
+// passed against the correct server with the same seed (the control run) and cites a requirement
+// of the fault's area. Runs are spread over child processes (scripts/fault-shard.ts) so that every
+// core is used; inside one process several runs overlap, since they mostly wait on real-time bounds.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildServer } from '../reference-server/index.js';
 import { ALLOW_FAULTS_ENV, FAULTS, type FaultSpec } from '../reference-server/faults.js';
-import { registeredCases, runConformance, type CaseResult, type ConformanceCase, type RunResult } from '../conformance/index.js';
+import { registeredCases, runConformance, type CaseOutcome, type ConformanceCase, type Level, type RunResult } from '../conformance/index.js';
 
 export const PROPERTY_GROUP = 'PROP';
 
-export interface KitRunOptions {
-  seed: number;
-  /** Case groups to run (`SSE` → `--only SSE-*`); undefined = every group. */
-  groups?: string[];
+/** Server options shared by every run: what the embedded kit boots, with the overload guard's
+ * event-loop check off (kit and server share one event loop, and several runs share a process). */
+const SERVER_OPTIONS = { keepaliveSeconds: 2, pressure: { maxEventLoopDelayMs: 0 } };
+
+/** One kit run: against the correct embedded server (control / flake), or against a faulted one. */
+export type Job =
+  | { kind: 'control'; seed: number }
+  | { kind: 'fault'; fault: string; seed: number; groups?: string[] };
+
+export interface CaseDigest {
+  id: string;
+  group: string;
+  level: Level;
+  requirements: string[];
+  outcome: CaseOutcome;
+  message?: string;
 }
 
-/**
- * Boots the reference server in this process as the embedded kit would (memory store, test clock,
- * private callbacks allowed, short keepalives), with the given faults, and runs the kit against it
- * as a remote target. The overload guard's event-loop check is off: kit and server share one event
- * loop here, so the kit's own work would otherwise trip it on a busy machine.
- */
-export async function runKit(faults: readonly string[], options: KitRunOptions): Promise<RunResult> {
+/** What the kill table needs of a RunResult (no transcripts: it crosses process boundaries). */
+export interface RunDigest {
+  job: Job;
+  exitCode: number;
+  seed: number;
+  durationMs: number;
+  summary: RunResult['summary'];
+  harnessErrors: string[];
+  cases: CaseDigest[];
+}
+
+function digest(job: Job, run: RunResult): RunDigest {
+  return {
+    job, exitCode: run.exitCode, seed: run.seed, durationMs: run.durationMs, summary: run.summary, harnessErrors: run.harnessErrors,
+    cases: run.cases.map((c) => ({
+      id: c.id, group: c.group, level: c.level, requirements: c.requirements, outcome: c.outcome,
+      ...(c.failure ? { message: c.failure.message.split('\n')[0].slice(0, 300) } : {}),
+    })),
+  };
+}
+
+/** The reference server booted in this process with `faults`, the kit run against it as a remote target. */
+async function runAgainstFaulted(faults: readonly string[], seed: number, groups: string[] | undefined): Promise<RunResult> {
   const adminKey = `adm_${randomBytes(18).toString('base64url')}`;
-  // The variable is set only while buildServer checks it (its first, synchronous statement), so
-  // nothing else in this process ever sees faults allowed.
+  // The variable is set only while buildServer checks it (before its first await), so nothing
+  // else in this process ever sees faults allowed.
   const saved = process.env[ALLOW_FAULTS_ENV];
-  if (faults.length > 0) process.env[ALLOW_FAULTS_ENV] = '1';
+  process.env[ALLOW_FAULTS_ENV] = '1';
   let building: ReturnType<typeof buildServer>;
   try {
-    building = buildServer({
-      store: 'memory', adminKey, testClock: true, allowPrivateCallbacks: true, keepaliveSeconds: 2, logger: false,
-      pressure: { maxEventLoopDelayMs: 0 }, faults: [...faults],
-    });
+    building = buildServer({ store: 'memory', adminKey, testClock: true, allowPrivateCallbacks: true, logger: false, ...SERVER_OPTIONS, faults: [...faults] });
   } finally {
     if (saved === undefined) delete process.env[ALLOW_FAULTS_ENV];
     else process.env[ALLOW_FAULTS_ENV] = saved;
@@ -43,11 +71,37 @@ export async function runKit(faults: readonly string[], options: KitRunOptions):
   const app = await building;
   try {
     const target = await app.listen({ host: '127.0.0.1', port: 0 });
-    return await runConformance({ target, adminKey, seed: options.seed, only: options.groups?.map((g) => `${g}-*`) });
+    return await runConformance({ target, adminKey, seed, only: groups?.map((g) => `${g}-*`) });
   } finally {
     await app.close();
   }
 }
+
+/** The kit against the correct server, the way a user runs it: embedded, no --target. */
+export function runControl(seed: number): Promise<RunResult> {
+  return runConformance({ seed, embedded: { serverOptions: SERVER_OPTIONS } });
+}
+
+export async function runJob(job: Job): Promise<RunDigest> {
+  const run = job.kind === 'control' ? await runControl(job.seed) : await runAgainstFaulted([job.fault], job.seed, job.groups);
+  return digest(job, run);
+}
+
+/** Runs `jobs` with at most `workers` at once; results in job order. */
+export async function pool<T, R>(jobs: readonly T[], workers: number, run: (job: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const index = next++;
+      results[index] = await run(jobs[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(workers, jobs.length) }, worker));
+  return results;
+}
+
+// ---------------------------------------------------------------- selection by area
 
 const areaOf = (requirement: string): string => requirement.slice(0, requirement.lastIndexOf('-'));
 
@@ -60,11 +114,76 @@ export function groupsForArea(area: string, cases: readonly ConformanceCase[] = 
   return [...new Set(cases.filter((c) => citesArea(c, area)).map((c) => c.group))];
 }
 
-const failing = (r: CaseResult) => r.outcome === 'failed' || r.outcome === 'errored';
+/** Rough cost of a job, to balance shards: property cases run for seconds, most others for less. */
+function costOf(job: Job, cases: readonly ConformanceCase[]): number {
+  const groups = job.kind === 'fault' ? job.groups : undefined;
+  return cases.filter((c) => !groups || groups.includes(c.group)).reduce((sum, c) => sum + (c.group === PROPERTY_GROUP ? 10 : 1), 0);
+}
+
+// ---------------------------------------------------------------- shards (child processes)
+
+const SHARD_SCRIPT = fileURLToPath(new URL('./fault-shard.ts', import.meta.url));
+
+function runShard(jobs: Job[], workers: number, log: (line: string) => void): Promise<RunDigest[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SHARD_SCRIPT, String(workers)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk; });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+      const lines = err.split('\n');
+      err = lines.pop() ?? '';
+      for (const line of lines) log(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (err) log(err);
+      if (code !== 0) return reject(new Error(`fault shard exited with ${code}`));
+      try {
+        resolve(JSON.parse(out) as RunDigest[]);
+      } catch (error) {
+        reject(new Error(`fault shard answered no JSON: ${(error as Error).message}`));
+      }
+    });
+    child.stdin.end(JSON.stringify(jobs));
+  });
+}
+
+/**
+ * Runs every job, spread over `shards` child processes (longest first, each to the least loaded
+ * shard) with `workers` runs at once in each; results in job order.
+ */
+export async function runJobs(jobs: Job[], options: { shards: number; workers: number; log?: (line: string) => void }): Promise<RunDigest[]> {
+  const cases = registeredCases();
+  const order = jobs.map((job, index) => ({ job, index, cost: costOf(job, cases) })).sort((a, b) => b.cost - a.cost);
+  const shards = Array.from({ length: Math.max(1, options.shards) }, () => ({ load: 0, items: [] as typeof order }));
+  for (const item of order) {
+    const lightest = shards.reduce((a, b) => (b.load < a.load ? b : a));
+    lightest.items.push(item);
+    lightest.load += item.cost;
+  }
+  const results: RunDigest[] = new Array(jobs.length);
+  await Promise.all(shards.filter((s) => s.items.length > 0).map(async (shard) => {
+    const digests = await runShard(shard.items.map((i) => i.job), options.workers, options.log ?? ((line) => console.error(line)));
+    shard.items.forEach((item, n) => { results[item.index] = digests[n]; });
+  }));
+  return results;
+}
+
+export function jobLabel(job: Job): string {
+  return job.kind === 'control' ? `control (correct server, seed ${job.seed})` : job.fault;
+}
+
+export function failingIds(run: RunDigest): string[] {
+  return run.cases.filter((c) => c.outcome === 'failed' || c.outcome === 'errored').map((c) => c.id);
+}
+
+// ---------------------------------------------------------------- the kill table
 
 export interface Kill {
   id: string;
-  level: string;
+  level: Level;
   /** The case cites a requirement of the fault's area. */
   inArea: boolean;
   message: string;
@@ -85,34 +204,21 @@ export interface KillRow {
 }
 
 /** Compares a fault run with the control run (the correct server, same seed). */
-export function killRow(fault: FaultSpec, run: RunResult, control: RunResult, groups: string[] | 'all'): KillRow {
+export function killRow(fault: FaultSpec, run: RunDigest, control: RunDigest): KillRow {
   const passedInControl = new Set(control.cases.filter((c) => c.outcome === 'passed').map((c) => c.id));
   const kills = run.cases
-    .filter((c) => failing(c) && passedInControl.has(c.id))
-    .map((c) => ({ id: c.id, level: c.level, inArea: citesArea(c, fault.area), message: (c.failure?.message ?? '').split('\n')[0].slice(0, 200) }))
+    .filter((c) => (c.outcome === 'failed' || c.outcome === 'errored') && passedInControl.has(c.id))
+    .map((c) => ({ id: c.id, level: c.level, inArea: citesArea(c, fault.area), message: c.message ?? '' }))
     .sort((a, b) => Number(b.inArea) - Number(a.inArea));
   const inArea = kills.filter((k) => k.inArea);
   const fixed = inArea.some((k) => !k.id.startsWith(`${PROPERTY_GROUP}-`));
   const property = inArea.some((k) => k.id.startsWith(`${PROPERTY_GROUP}-`));
+  const groups = run.job.kind === 'fault' && run.job.groups ? run.job.groups : 'all';
   return {
     fault: fault.name, area: fault.area, description: fault.description, groups, exitCode: run.exitCode, seed: run.seed,
     durationMs: run.durationMs, kills, caught: run.exitCode === 1 && inArea.length > 0,
     by: fixed && property ? 'both' : fixed ? 'fixed' : property ? 'property' : 'none',
   };
-}
-
-/** Runs `jobs` with at most `workers` at once; results in job order. */
-export async function pool<T, R>(jobs: readonly T[], workers: number, run: (job: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const index = next++;
-      results[index] = await run(jobs[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(workers, jobs.length) }, worker));
-  return results;
 }
 
 export interface KillTable {
@@ -124,13 +230,13 @@ export interface KillTable {
   rows: KillRow[];
 }
 
-export function killTable(rows: KillRow[], control: RunResult, scope: KillTable['scope']): KillTable {
+export function killTable(rows: KillRow[], control: RunDigest, scope: KillTable['scope']): KillTable {
   const count = (by: KillRow['by']) => rows.filter((r) => r.caught && r.by === by).length;
   return {
     generatedAt: new Date().toISOString(),
     scope,
     seed: control.seed,
-    control: { exitCode: control.exitCode, failing: control.cases.filter(failing).map((c) => c.id), summary: control.summary },
+    control: { exitCode: control.exitCode, failing: failingIds(control), summary: control.summary },
     totals: { faults: rows.length, caught: rows.filter((r) => r.caught).length, byFixed: count('fixed'), byProperty: count('property'), byBoth: count('both') },
     rows,
   };
@@ -140,19 +246,19 @@ export function killTableMarkdown(table: KillTable): string {
   const t = table.totals;
   const lines = [
     `Kill table (${table.scope === 'full' ? 'every group' : 'groups chosen by the fault\'s area'}, seed ${table.seed}): ` +
-      `**${t.caught}/${t.faults} faults caught** — ${t.byFixed} by fixed cases only, ${t.byProperty} by the property layer only, ${t.byBoth} by both.`,
+      `**${t.caught}/${t.faults} faults caught**: ${t.byFixed} by fixed cases only, ${t.byProperty} by the property layer only, ${t.byBoth} by both.`,
     '',
-    '| Fault | Area | Caught by | Failing cases (in the fault\'s area) | Other failing cases |',
+    '| Fault | Area | Caught by | Failing cases citing the area | Other failing cases |',
     '|---|---|---|---|---|',
   ];
   for (const r of table.rows) {
     const inArea = r.kills.filter((k) => k.inArea).map((k) => k.id).join(', ') || '—';
     const other = r.kills.filter((k) => !k.inArea).map((k) => k.id).join(', ') || '—';
-    const by = r.caught ? ({ fixed: 'fixed', property: 'property', both: 'both', none: '—' } as const)[r.by] : '**NOT CAUGHT**';
+    const by = r.caught ? r.by : '**NOT CAUGHT**';
     lines.push(`| \`${r.fault}\` | ${r.area} | ${by} | ${inArea} | ${other} |`);
   }
   if (table.control.failing.length > 0) {
-    lines.push('', `Control run (correct server) had failing cases, not counted as kills: ${table.control.failing.join(', ')}.`);
+    lines.push('', `The control run (correct server) had failing cases, not counted as kills: ${table.control.failing.join(', ')}.`);
   }
   return lines.join('\n');
 }
@@ -165,4 +271,23 @@ export async function writeKillTable(table: KillTable, dir = 'reports'): Promise
   return markdown;
 }
 
-export { FAULTS };
+/** Control jobs for seeds seed..seed+controls-1, then one job per fault (groups by area, or all). */
+export function planJobs(seed: number, controls: number, byArea: boolean, faults: readonly FaultSpec[] = FAULTS): Job[] {
+  return [
+    ...Array.from({ length: controls }, (_, n): Job => ({ kind: 'control', seed: seed + n })),
+    ...faults.map((f): Job => ({ kind: 'fault', fault: f.name, seed, ...(byArea ? { groups: groupsForArea(f.area) } : {}) })),
+  ];
+}
+
+/** Kill rows for the planned jobs' results; the first control is the one fault runs are compared with. */
+export function killRows(results: RunDigest[], faults: readonly FaultSpec[] = FAULTS): { control: RunDigest; controls: RunDigest[]; rows: KillRow[] } {
+  const controls = results.filter((r) => r.job.kind === 'control');
+  const control = controls[0];
+  const rows = results.flatMap((r) => {
+    const job = r.job;
+    if (job.kind !== 'fault') return [];
+    const fault = faults.find((f) => f.name === job.fault) as FaultSpec;
+    return [killRow(fault, r, control)];
+  });
+  return { control, controls, rows };
+}

@@ -5,9 +5,12 @@
 // the level MUST / SHOULD and say "MUST NOT" / "SHOULD NOT" in the sentence.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Level } from '../conformance/case.js';
+import type { Requirement } from '../conformance/registry.js';
 
-export const LEVELS = ['MUST', 'SHOULD', 'MAY'] as const;
-export type Level = (typeof LEVELS)[number];
+// The registry entry's shape is the kit's (the kit reads spec/requirements.json at run time).
+export type { Level, Requirement };
+export const LEVELS: readonly Level[] = ['MUST', 'SHOULD', 'MAY'];
 
 /** Requirement areas (BRIEF.md): the part of an ID before the dash. */
 export const AREAS = [
@@ -18,14 +21,6 @@ export const AREAS = [
 export const ID_PATTERN = /^[A-Z]+-\d{3}$/;
 /** Finds requirement-ID-shaped tokens in any text; callers filter by AREAS (e.g. "SHA-256" is not one). */
 export const ID_IN_TEXT = /\b([A-Z]+)-(\d{3})\b/g;
-
-export interface Requirement {
-  id: string;
-  level: Level;
-  chapter: string;
-  anchor: string;
-  text: string;
-}
 
 /** Chapter files: two digits, a dash, a name, `.md` (README.md is the index, not a chapter). */
 export const CHAPTER_FILE = /^\d{2}-[a-z0-9-]+\.md$/;

@@ -8,37 +8,33 @@ import { execFile } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../reference-server/index.js';
 import { ALLOW_FAULTS_ENV, FAULTS, FaultsNotAllowedError, resolveFaults } from '../reference-server/faults.js';
-import { registeredCases, type RunResult } from '../conformance/index.js';
-import { citesArea, groupsForArea, killRow, killTable, pool, runKit, writeKillTable, type KillRow } from '../scripts/fault-runs.js';
+import { registeredCases } from '../conformance/index.js';
+import { citesArea, killRows, killTable, planJobs, runJobs, writeKillTable, type KillRow, type RunDigest } from '../scripts/fault-runs.js';
 
 const SEED = Number(process.env.AXP_FAULT_SEED ?? 20_260_701);
-/** Kit runs at once; they mostly wait on real-time bounds, so more than the core count pays off. */
-const WORKERS = Number(process.env.AXP_FAULT_WORKERS ?? 4);
+/** Child processes (one per core) and kit runs at once in each: runs mostly wait on real-time bounds. */
+const SHARDS = Number(process.env.AXP_FAULT_SHARDS ?? 2);
+const WORKERS = Number(process.env.AXP_FAULT_WORKERS ?? 3);
 const FLAKE_RUNS = 2;
 
 const cases = registeredCases();
-const selectedCount = (area: string) => cases.filter((c) => groupsForArea(area, cases).includes(c.group)).length;
-// Longest runs first, so the pool ends together.
-const faults = [...FAULTS].sort((a, b) => selectedCount(b.area) - selectedCount(a.area));
-
-let controls: RunResult[] = [];
+let controls: RunDigest[] = [];
 const rows = new Map<string, KillRow>();
 
 beforeAll(async () => {
-  type Job = { seed: number } | { fault: (typeof FAULTS)[number] };
-  const jobs: Job[] = [...Array.from({ length: FLAKE_RUNS }, (_, n) => ({ seed: SEED + n })), ...faults.map((fault) => ({ fault }))];
-  const runs = await pool(jobs, WORKERS, (job) => ('seed' in job ? runKit([], { seed: job.seed }) : runKit([job.fault.name], { seed: SEED, groups: groupsForArea(job.fault.area) })));
-  controls = runs.slice(0, FLAKE_RUNS);
-  runs.slice(FLAKE_RUNS).forEach((run, n) => rows.set(faults[n].name, killRow(faults[n], run, controls[0], groupsForArea(faults[n].area))));
-  const table = killTable(FAULTS.map((f) => rows.get(f.name) as KillRow), controls[0], 'by-area');
-  console.log(`${await writeKillTable(table)}\n(seed ${SEED}; reports/kill-table.md and .json)`);
+  // FLAKE_RUNS controls (seeds SEED, SEED+1) and one run per fault with the groups of its area.
+  const results = await runJobs(planJobs(SEED, FLAKE_RUNS, true), { shards: SHARDS, workers: WORKERS, log: (line) => console.log(line) });
+  const { control, controls: all, rows: list } = killRows(results);
+  controls = all;
+  for (const row of list) rows.set(row.fault, row);
+  console.log(`${await writeKillTable(killTable(list, control, 'by-area'))}\n(seed ${SEED}; reports/kill-table.md and .json)`);
 }, 600_000);
 
 describe('flake check (CI size): the correct server passes the whole kit with different seeds', () => {
   for (let n = 0; n < FLAKE_RUNS; n++) {
     it(`run ${n + 1} (seed ${SEED + n})`, () => {
       const run = controls[n];
-      const failing = run.cases.filter((c) => c.outcome === 'failed' || c.outcome === 'errored').map((c) => `${c.id}: ${(c.failure?.message ?? '').split('\n')[0]}`);
+      const failing = run.cases.filter((c) => c.outcome === 'failed' || c.outcome === 'errored').map((c) => `${c.id}: ${c.message ?? ''}`);
       expect(run.harnessErrors).toEqual([]);
       expect(failing).toEqual([]);
       expect(run.exitCode).toBe(0);

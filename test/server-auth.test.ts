@@ -1,8 +1,6 @@
 // SEC-*: who may call what. No key or a bad key 401; agent key on admin routes 403; strangers 404.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORE_KINDS, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
-
-const path = (address: string) => address.replace('agent://', '');
+import { STORE_KINDS, addressPath, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
 
 describe.each(STORE_KINDS)('auth matrix (%s store)', (kind) => {
   let server: TestServer;
@@ -26,7 +24,7 @@ describe.each(STORE_KINDS)('auth matrix (%s store)', (kind) => {
 
   it('answers 401 without a key or with an unknown key, on every protected route', async () => {
     for (const key of [null, 'axp_not-a-real-key-000000000']) {
-      for (const [method, url] of [['GET', `/v1/intents/${intentId}`], ['POST', '/v1/intents'], ['GET', '/v1/dead-letters'], ['PUT', `/v1/agents/${path(stranger)}`]]) {
+      for (const [method, url] of [['GET', `/v1/intents/${intentId}`], ['POST', '/v1/intents'], ['GET', '/v1/dead-letters'], ['PUT', `/v1/agents/${addressPath(stranger)}`]]) {
         const res = await server.request(method, url, { key, body: method === 'GET' ? undefined : {} });
         expect(res.status, `${method} ${url}`).toBe(401);
         expect(res.body.code).toBe('unauthorized');
@@ -40,7 +38,7 @@ describe.each(STORE_KINDS)('auth matrix (%s store)', (kind) => {
   });
 
   it('answers 403 to an agent key on admin routes', async () => {
-    for (const [method, url, body] of [['PUT', `/v1/agents/${path(stranger)}`, { delivery: { binding: 'poll' } }], ['GET', '/v1/dead-letters', undefined], ['POST', `/v1/intents/${intentId}/redeliver`, undefined]] as const) {
+    for (const [method, url, body] of [['PUT', `/v1/agents/${addressPath(stranger)}`, { delivery: { binding: 'poll' } }], ['GET', '/v1/dead-letters', undefined], ['POST', `/v1/intents/${intentId}/redeliver`, undefined]] as const) {
       const res = await server.request(method, url, { key: senderKey, body });
       expect(res.status, `${method} ${url}`).toBe(403);
       expect(res.body.code).toBe('forbidden');
@@ -71,27 +69,27 @@ describe.each(STORE_KINDS)('auth matrix (%s store)', (kind) => {
   });
 
   it('keeps agent routes to the agent itself (or admin)', async () => {
-    expect((await server.request('GET', `/v1/agents/${path(receiver)}`, { key: receiverKey })).status).toBe(200);
-    expect((await server.request('GET', `/v1/agents/${path(receiver)}`)).status).toBe(200);
-    expect((await server.request('GET', `/v1/agents/${path(receiver)}`, { key: strangerKey })).status).toBe(403);
-    expect((await server.request('GET', `/v1/agents/${path(receiver)}/intents?wait_seconds=0`, { key: strangerKey })).status).toBe(403);
-    expect((await server.sse(`/v1/agents/${path(receiver)}/intents/stream?wait_seconds=0`, { key: strangerKey })).status).toBe(403);
-    const missing = await server.request('GET', `/v1/agents/${path(uniqueAddress('none'))}`);
+    expect((await server.request('GET', `/v1/agents/${addressPath(receiver)}`, { key: receiverKey })).status).toBe(200);
+    expect((await server.request('GET', `/v1/agents/${addressPath(receiver)}`)).status).toBe(200);
+    expect((await server.request('GET', `/v1/agents/${addressPath(receiver)}`, { key: strangerKey })).status).toBe(403);
+    expect((await server.request('GET', `/v1/agents/${addressPath(receiver)}/intents?wait_seconds=0`, { key: strangerKey })).status).toBe(403);
+    expect((await server.sse(`/v1/agents/${addressPath(receiver)}/intents/stream?wait_seconds=0`, { key: strangerKey })).status).toBe(403);
+    const missing = await server.request('GET', `/v1/agents/${addressPath(uniqueAddress('none'))}`);
     expect(missing.body.code).toBe('agent_not_found');
   });
 
   it('never shows the key again and stops the old key after rotation', async () => {
     const address = uniqueAddress('rotating');
     const oldKey = await server.registerAgent(address, { binding: 'poll' });
-    const got = await server.request('GET', `/v1/agents/${path(address)}`, { key: oldKey });
+    const got = await server.request('GET', `/v1/agents/${addressPath(address)}`, { key: oldKey });
     expect(JSON.stringify(got.body)).not.toContain(oldKey);
-    const update = await server.request('PUT', `/v1/agents/${path(address)}`, { body: { delivery: { binding: 'poll' } } });
+    const update = await server.request('PUT', `/v1/agents/${addressPath(address)}`, { body: { delivery: { binding: 'poll' } } });
     expect(update.body.api_key).toBeUndefined();
     expect(update.body.created).toBe(false);
-    const rotated = await server.request('PUT', `/v1/agents/${path(address)}`, { body: { delivery: { binding: 'poll' }, rotate_key: true } });
+    const rotated = await server.request('PUT', `/v1/agents/${addressPath(address)}`, { body: { delivery: { binding: 'poll' }, rotate_key: true } });
     expect(rotated.body.api_key).toMatch(/^axp_/);
-    expect((await server.request('GET', `/v1/agents/${path(address)}`, { key: oldKey })).status).toBe(401);
-    expect((await server.request('GET', `/v1/agents/${path(address)}`, { key: rotated.body.api_key })).status).toBe(200);
+    expect((await server.request('GET', `/v1/agents/${addressPath(address)}`, { key: oldKey })).status).toBe(401);
+    expect((await server.request('GET', `/v1/agents/${addressPath(address)}`, { key: rotated.body.api_key })).status).toBe(200);
   });
 
   it('serves health and capabilities without a key', async () => {

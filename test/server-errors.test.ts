@@ -3,7 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemas, validate } from '../schemas/index.js';
 import { ERRORS } from '../reference-server/errors.js';
-import { STORE_KINDS, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
+import { STORE_KINDS, startServer, startWithSender, uniqueAddress, type TestServer } from './helpers/server.js';
 
 describe('the error table', () => {
   it('matches the problem schema enum exactly', () => {
@@ -24,8 +24,7 @@ describe.each(STORE_KINDS)('bad input (%s store)', (kind) => {
   let senderKey: string;
   let receiver: string;
   beforeAll(async () => {
-    server = await startServer(kind);
-    senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
+    ({ server, senderKey } = await startWithSender(kind));
     receiver = uniqueAddress('poll');
     await server.registerAgent(receiver, { binding: 'poll' });
   });

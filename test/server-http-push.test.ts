@@ -3,7 +3,7 @@
 // letters and redelivery, and a push interrupted by a restart.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../schemas/index.js';
-import { STORE_KINDS, startServer, tempDbFile, uniqueAddress, type TestServer } from './helpers/server.js';
+import { STORE_KINDS, startServer, startWithSender, tempDbFile, uniqueAddress, type TestServer } from './helpers/server.js';
 import { Receiver, deadUrl, type Push, type Script } from './helpers/receiver.js';
 import { eventsOf, nextEvent } from './helpers/events.js';
 import { verifies } from './helpers/signatures.js';
@@ -29,10 +29,7 @@ describe.each(STORE_KINDS)('http push (%s store)', (kind) => {
     return { address, key: res.body.api_key as string, secret: res.body.secret as string };
   };
 
-  beforeAll(async () => {
-    server = await startServer(kind, { allowPrivateCallbacks: true });
-    senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
-  });
+  beforeAll(async () => { ({ server, senderKey } = await startWithSender(kind, { allowPrivateCallbacks: true })); });
   afterEach(async () => { await Promise.all(receivers.splice(0).map((r) => r.close())); });
   afterAll(async () => { await server.dispose(); });
 

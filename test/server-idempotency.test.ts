@@ -1,6 +1,6 @@
 // IDEM-*: replay, conflict, concurrent duplicates; seq contiguity under concurrent writers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORE_KINDS, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
+import { STORE_KINDS, startWithSender, uniqueAddress, type TestServer } from './helpers/server.js';
 
 describe.each(STORE_KINDS)('idempotency and concurrency (%s store)', (kind) => {
   let server: TestServer;
@@ -8,8 +8,7 @@ describe.each(STORE_KINDS)('idempotency and concurrency (%s store)', (kind) => {
   let receiver: string;
   let receiverKey: string;
   beforeAll(async () => {
-    server = await startServer(kind);
-    senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
+    ({ server, senderKey } = await startWithSender(kind));
     receiver = uniqueAddress('poll');
     receiverKey = await server.registerAgent(receiver, { binding: 'poll' });
   });

@@ -2,31 +2,27 @@
 // letter; redeliver reopens; the same under the test clock.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../schemas/index.js';
-import { STORE_KINDS, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
+import { STORE_KINDS, addressPath, startServer, startWithSender, uniqueAddress, type TestServer } from './helpers/server.js';
 
-const path = (address: string) => address.replace('agent://', '');
 const fast = { lease_seconds: 0.2, initial_delay_ms: 1, max_delay_ms: 5, max_delivery_attempts: 2 };
 
 describe.each(STORE_KINDS)('leases and retries (%s store)', (kind) => {
   let server: TestServer;
   let senderKey: string;
-  beforeAll(async () => {
-    server = await startServer(kind);
-    senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
-  });
+  beforeAll(async () => { ({ server, senderKey } = await startWithSender(kind)); });
   afterAll(async () => { await server.dispose(); });
 
   it('redelivers an un-acked delivery with attempt + 1 and a new delivery_id', async () => {
     const receiver = uniqueAddress('poll');
     const key = await server.registerAgent(receiver, { binding: 'poll', ...fast, max_delivery_attempts: 3 });
     const id = (await server.send(senderKey, receiver)).body.intent_id;
-    const first = (await server.request('GET', `/v1/agents/${path(receiver)}/intents?wait_seconds=5`, { key })).body.deliveries[0];
+    const first = (await server.request('GET', `/v1/agents/${addressPath(receiver)}/intents?wait_seconds=5`, { key })).body.deliveries[0];
     expect(first.attempt).toBe(1);
     const events = await server.waitForEvent(id, (e) => e.event_type === 'intent.delivery_attempt');
     const attemptEvent = events[events.length - 1];
     expect(validate('event', attemptEvent)).toEqual({ ok: true });
     expect(attemptEvent.details).toMatchObject({ attempt: 1, error: 'lease_expired' });
-    const second = (await server.request('GET', `/v1/agents/${path(receiver)}/intents?wait_seconds=10`, { key })).body.deliveries[0];
+    const second = (await server.request('GET', `/v1/agents/${addressPath(receiver)}/intents?wait_seconds=10`, { key })).body.deliveries[0];
     expect(second).toMatchObject({ intent_id: id, attempt: 2, seq: first.seq + 1 });
     expect(second.delivery_id).not.toBe(first.delivery_id);
     const stale = await server.request('POST', `/v1/intents/${id}/ack`, { key, body: { delivery_id: first.delivery_id } });
@@ -44,7 +40,7 @@ describe.each(STORE_KINDS)('leases and retries (%s store)', (kind) => {
     // Take every attempt and never ack it.
     const attempts: number[] = [];
     for (let i = 0; i < 20 && attempts.length < 2; i++) {
-      const res = await server.sse(`/v1/agents/${path(receiver)}/intents/stream?since=${since}&wait_seconds=1`, { key });
+      const res = await server.sse(`/v1/agents/${addressPath(receiver)}/intents/stream?since=${since}&wait_seconds=1`, { key });
       attempts.push(...res.frames.filter((f) => f.event === 'intent.delivered').map((f) => f.data.attempt as number));
       since = res.frames[res.frames.length - 1].data.next_seq;
     }
@@ -65,7 +61,7 @@ describe.each(STORE_KINDS)('leases and retries (%s store)', (kind) => {
     expect(redelivered.body.event).toMatchObject({ event_type: 'intent.submitted', details: { redelivery: true } });
     expect(redelivered.body.intent.status).toBe('SUBMITTED');
     expect(redelivered.body.intent.error).toBeUndefined();
-    const res = await server.sse(`/v1/agents/${path(receiver)}/intents/stream?since=${since}&wait_seconds=0`, { key });
+    const res = await server.sse(`/v1/agents/${addressPath(receiver)}/intents/stream?since=${since}&wait_seconds=0`, { key });
     const again = res.frames.find((f) => f.event === 'intent.delivered')?.data;
     expect(again).toMatchObject({ intent_id: id, attempt: 1 });
     const done = await server.request('POST', `/v1/intents/${id}/resolve`, { key, body: { status: 'COMPLETED' } });
@@ -88,7 +84,7 @@ describe.each(STORE_KINDS)('leases and retries (%s store)', (kind) => {
       const caps = await clocked.request('GET', '/v1/capabilities', { key: null });
       expect(caps.body.capabilities).toContain('ext.test-clock');
       const id = (await clocked.send(sKey, receiver)).body.intent_id;
-      const poll = () => clocked.request('GET', `/v1/agents/${path(receiver)}/intents?wait_seconds=0`, { key });
+      const poll = () => clocked.request('GET', `/v1/agents/${addressPath(receiver)}/intents?wait_seconds=0`, { key });
       expect((await poll()).body.deliveries[0].attempt).toBe(1);
       const advanced = await clocked.request('POST', '/v1/_test/clock', { body: { advance_ms: 30_000 } });
       expect(advanced.status).toBe(200);

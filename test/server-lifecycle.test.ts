@@ -1,9 +1,7 @@
 // Full send → deliver → ack → resume → complete on the stream and poll bindings, both stores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../schemas/index.js';
-import { STORE_KINDS, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
-
-const path = (address: string) => address.replace('agent://', '');
+import { STORE_KINDS, addressPath, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
 
 function expectSchema(name: Parameters<typeof validate>[0], data: unknown): void {
   expect(validate(name, data)).toEqual({ ok: true });
@@ -58,7 +56,7 @@ describe.each(STORE_KINDS)('lifecycle (%s store)', (kind) => {
     expectSchema('intent-response', created.body);
     expect(created.body).toMatchObject({ ok: true, status: 'SUBMITTED', lifecycle_status: 'SUBMITTED' });
 
-    const stream = await server.sse(`/v1/agents/${path(receiver)}/intents/stream?since=0&wait_seconds=0`, { key: receiverKey });
+    const stream = await server.sse(`/v1/agents/${addressPath(receiver)}/intents/stream?since=0&wait_seconds=0`, { key: receiverKey });
     expect(stream.status).toBe(200);
     const deliveries = stream.frames.filter((f) => f.event === 'intent.delivered');
     expect(deliveries).toHaveLength(1);
@@ -76,7 +74,7 @@ describe.each(STORE_KINDS)('lifecycle (%s store)', (kind) => {
   it('delivers over the poll binding and completes', async () => {
     const { receiver, senderKey, receiverKey } = await senderAndReceiver('poll');
     const created = await server.send(senderKey, receiver);
-    const polled = await server.request('GET', `/v1/agents/${path(receiver)}/intents?wait_seconds=5&limit=10`, { key: receiverKey });
+    const polled = await server.request('GET', `/v1/agents/${addressPath(receiver)}/intents?wait_seconds=5&limit=10`, { key: receiverKey });
     expect(polled.status).toBe(200);
     expectSchema('delivery-list-response', polled.body);
     expect(polled.body.deliveries).toHaveLength(1);
@@ -86,7 +84,7 @@ describe.each(STORE_KINDS)('lifecycle (%s store)', (kind) => {
 
   it('answers a long poll as soon as an intent arrives', async () => {
     const { receiver, senderKey, receiverKey } = await senderAndReceiver('poll');
-    const polling = server.request('GET', `/v1/agents/${path(receiver)}/intents?wait_seconds=20`, { key: receiverKey });
+    const polling = server.request('GET', `/v1/agents/${addressPath(receiver)}/intents?wait_seconds=20`, { key: receiverKey });
     const created = await server.send(senderKey, receiver);
     const polled = await polling;
     expect(polled.body.deliveries.map((d: { intent_id: string }) => d.intent_id)).toEqual([created.body.intent_id]);
@@ -121,7 +119,7 @@ describe.each(STORE_KINDS)('lifecycle (%s store)', (kind) => {
     const created = await server.send(senderKey, later);
     expect(created.body.intent).toMatchObject({ status: 'SUBMITTED', pending_with: later });
     const key = await server.registerAgent(later, { binding: 'poll' });
-    const polled = await server.request('GET', `/v1/agents/${path(later)}/intents?wait_seconds=5`, { key });
+    const polled = await server.request('GET', `/v1/agents/${addressPath(later)}/intents?wait_seconds=5`, { key });
     expect(polled.body.deliveries.map((d: { intent_id: string }) => d.intent_id)).toEqual([created.body.intent_id]);
   });
 

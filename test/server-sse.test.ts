@@ -1,17 +1,12 @@
 // Bounded SSE responses: read whole, reconnect with the cursor, see every event and every delivery
 // exactly once; since and Last-Event-ID; keepalive; the final stream.timeout frame.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORE_KINDS, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
-
-const path = (address: string) => address.replace('agent://', '');
+import { STORE_KINDS, addressPath, startServer, startWithSender, uniqueAddress, type TestServer } from './helpers/server.js';
 
 describe.each(STORE_KINDS)('SSE (%s store)', (kind) => {
   let server: TestServer;
   let senderKey: string;
-  beforeAll(async () => {
-    server = await startServer(kind);
-    senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
-  });
+  beforeAll(async () => { ({ server, senderKey } = await startWithSender(kind)); });
   afterAll(async () => { await server.dispose(); });
 
   it('a reconnecting stream client sees every delivery exactly once', async () => {
@@ -27,7 +22,7 @@ describe.each(STORE_KINDS)('SSE (%s store)', (kind) => {
     let since = 0;
     const deadline = Date.now() + 20_000;
     while (received.length < total && Date.now() < deadline) {
-      const res = await server.sse(`/v1/agents/${path(receiver)}/intents/stream?since=${since}&wait_seconds=1`, { key });
+      const res = await server.sse(`/v1/agents/${addressPath(receiver)}/intents/stream?since=${since}&wait_seconds=1`, { key });
       const last = res.frames[res.frames.length - 1];
       expect(last.event).toBe('stream.timeout');
       for (const f of res.frames.slice(0, -1)) {
@@ -49,13 +44,13 @@ describe.each(STORE_KINDS)('SSE (%s store)', (kind) => {
     const key = await server.registerAgent(receiver, { binding: 'stream' });
     const a = (await server.send(senderKey, receiver)).body.intent_id;
     const b = (await server.send(senderKey, receiver)).body.intent_id;
-    const first = await server.sse(`/v1/agents/${path(receiver)}/intents/stream?wait_seconds=0`, { key });
+    const first = await server.sse(`/v1/agents/${addressPath(receiver)}/intents/stream?wait_seconds=0`, { key });
     expect(first.frames.filter((f) => f.event === 'intent.delivered').map((f) => f.data.intent_id)).toEqual([a, b]);
     await server.request('POST', `/v1/intents/${b}/ack`, { key });
     // The client lost everything after seq 0: a (still un-acked) comes again, b (acked) does not.
-    const again = await server.sse(`/v1/agents/${path(receiver)}/intents/stream?wait_seconds=0`, { key, headers: { 'last-event-id': '0' } });
+    const again = await server.sse(`/v1/agents/${addressPath(receiver)}/intents/stream?wait_seconds=0`, { key, headers: { 'last-event-id': '0' } });
     expect(again.frames.filter((f) => f.event === 'intent.delivered').map((f) => f.data.intent_id)).toEqual([a]);
-    const none = await server.sse(`/v1/agents/${path(receiver)}/intents/stream?since=2&wait_seconds=0`, { key });
+    const none = await server.sse(`/v1/agents/${addressPath(receiver)}/intents/stream?since=2&wait_seconds=0`, { key });
     expect(none.frames.map((f) => f.event)).toEqual(['stream.timeout']);
   });
 

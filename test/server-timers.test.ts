@@ -2,7 +2,7 @@
 // deadlines, in real time and under the test clock, and durable across a restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClock } from '../reference-server/clock.js';
-import { STORE_KINDS, startServer, tempDbFile, uniqueAddress, type TestServer } from './helpers/server.js';
+import { STORE_KINDS, startServer, startWithSender, tempDbFile, uniqueAddress, type TestServer } from './helpers/server.js';
 import { eventsOf, nextEvent } from './helpers/events.js';
 
 const DELAY = 'intent.internal.delay.v1';
@@ -12,10 +12,7 @@ const agentPath = (address: string) => address.replace('agent://', '');
 describe('timers in real time', () => {
   let server: TestServer;
   let senderKey: string;
-  beforeAll(async () => {
-    server = await startServer('memory');
-    senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
-  });
+  beforeAll(async () => { ({ server, senderKey } = await startWithSender('memory')); });
   afterAll(async () => { await server.dispose(); });
 
   it('advertises the internal handler and its intent type', async () => {
@@ -97,10 +94,7 @@ describe.each(STORE_KINDS)('timers under the test clock (%s store)', (kind) => {
     expect(res.status).toBe(200);
     return res.body as { ok: true; now: string; fired: number };
   };
-  beforeAll(async () => {
-    server = await startServer(kind, { testClock: true });
-    senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
-  });
+  beforeAll(async () => { ({ server, senderKey } = await startWithSender(kind, { testClock: true })); });
   afterAll(async () => { await server.dispose(); });
 
   it('is advertised, admin-only, and never moves backwards', async () => {

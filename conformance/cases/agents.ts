@@ -82,8 +82,7 @@ export const agentCases = group('AGT', [
     title: 'GET /v1/agents/{address} shows the effective policy with every default filled in',
     level: 'MUST',
     requirements: ['AGT-010', 'AGT-020'],
-    needsCapabilities: ['binding.poll', 'binding.http'],
-    needsAdmin: true,
+    ...needs('binding.poll', 'binding.http'),
     async run(ctx) {
       const pollPath = `${ctx.unique('agt')}/eff`;
       ok(await put(ctx, pollPath, { delivery: { binding: 'poll' } }), 'registering a poll agent');
@@ -178,8 +177,7 @@ export const agentCases = group('AGT', [
     title: 'an http agent gets a whsec_ secret once; updates omit it; rotate_secret issues a new one',
     level: 'MUST',
     requirements: ['AGT-007', 'HTTP-014', 'HTTP-012'],
-    needsCapabilities: ['binding.http'],
-    needsAdmin: true,
+    ...needs('binding.http'),
     async run(ctx) {
       const path = `${ctx.unique('agt')}/hook`;
       const first = ok(await put(ctx, path, { delivery: { binding: 'http', url: PUBLIC_URL } }), 'registering an http agent');
@@ -224,8 +222,7 @@ export const agentCases = group('AGT', [
     title: 'no read answer shows an agent key or signing secret again',
     level: 'MUST',
     requirements: ['AGT-011', 'SEC-007', 'SEC-010'],
-    needsCapabilities: ['binding.http'],
-    needsAdmin: true,
+    ...needs('binding.http'),
     async run(ctx) {
       const path = `${ctx.unique('agt')}/quiet`;
       const reg = ok(await put(ctx, path, { delivery: { binding: 'http', url: PUBLIC_URL } }), 'registration');
@@ -325,8 +322,7 @@ export const agentCases = group('AGT', [
     title: 'a binding change applies from the next attempt: a poll intent is retried over http',
     level: 'MUST',
     requirements: ['AGT-023', 'AGT-024'],
-    needsCapabilities: ['binding.poll', 'binding.http'],
-    needsAdmin: true,
+    ...needs('binding.poll', 'binding.http'),
     async run(ctx) {
       const receiver = await httpReceiver(ctx, [{ status: 200 }]);
       const { sender, worker } = await pair(ctx);

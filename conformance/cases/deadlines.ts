@@ -70,8 +70,7 @@ export const deadlineCases = group('TMO', [
     title: 'after a time-out an inbox decision is 409 thread_closed',
     level: 'MUST',
     requirements: ['LC-023', 'INBOX-010'],
-    needsCapabilities: ['binding.poll', 'binding.inbox'],
-    needsAdmin: true,
+    ...needs('binding.poll', 'binding.inbox'),
     async run(ctx) {
       const sender = await agent(ctx, 'sender', 'poll');
       const inbox = await agent(ctx, 'inbox', 'inbox');

@@ -104,10 +104,7 @@ export const deliveryCases = group('DLV', [
     requirements: ['DLV-016', 'RES-012'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker } = await pair(ctx);
-      const stranger = await agent(ctx, 'stranger', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, stranger, i } = await polledIntent(ctx, { stranger: true });
       problem(await write(ctx, i.intent_id, 'ack', sender.key, {}), 403, 'forbidden', 'ack by the sender');
       problem(await write(ctx, i.intent_id, 'ack', stranger.key, {}), 404, 'intent_not_found', 'ack by a stranger');
       await ackOk(ctx, i.intent_id, ctx.adminKey, {});

@@ -2,7 +2,7 @@
 import type { CaseContext } from '../case.js';
 import { NotApplicable } from '../case.js';
 import deliveryPolicy from '../../schemas/delivery-policy.schema.json' with { type: 'json' };
-import { check, equal, fail, group, httpReceiver, ok, problem, validationError, type Wire } from './support.js';
+import { check, equal, fail, group, httpReceiver, needs, ok, problem, validationError, type Wire } from './support.js';
 
 const BINDINGS = ['stream', 'poll', 'http', 'inbox', 'internal'] as const;
 
@@ -148,8 +148,7 @@ export const discoveryCases = group('DISC', [
     title: 'the advertised range defaults are the values an agent gets when it gives none',
     level: 'MUST',
     requirements: ['CAP-020', 'AGT-020'],
-    needsCapabilities: ['binding.poll'],
-    needsAdmin: true,
+    ...needs('binding.poll'),
     async run(ctx) {
       const l = (await capabilities(ctx)).limits;
       const address = `${ctx.unique('disc')}/defaults`;

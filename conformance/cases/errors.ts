@@ -1,7 +1,7 @@
 // Chapter 13: problem documents, status/code table, 400/413/415/404/405, precedence, no 500s.
 import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
 import { agent, check, equal, group, intentBody, limits, needs, ok, problem, send, validationError } from './support.js';
-import { pair } from './flows.js';
+import { pair, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 
@@ -192,9 +192,7 @@ export const errorCases = group('ERR', [
     requirements: ['ERR-015', 'SEC-009'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker } = await pair(ctx);
-      const stranger = await agent(ctx, 'stranger', 'poll');
-      const i = await send(ctx, sender, worker.address, { payload: { card: '4111-1111' } });
+      const { sender, worker, stranger, i } = await sentIntent(ctx, { stranger: true, intent: { payload: { card: '4111-1111' } } });
       const guess = `${sender.key.slice(0, -2)}zz`;
       const answers = [
         await ctx.request({ method: 'GET', path: '/v1/intents', key: guess }),

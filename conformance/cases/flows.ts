@@ -10,6 +10,8 @@ export interface Flow {
    * that registers it on another binding.
    */
   worker?: Record<string, unknown> | ((ctx: CaseContext) => Promise<RegisteredAgent>);
+  /** Also a poll agent `stranger`, registered right after the worker (a third party for 403/404 checks). */
+  stranger?: true;
   /** Extra fields of the create body. */
   intent?: Record<string, unknown>;
 }
@@ -17,26 +19,29 @@ export interface Flow {
 export interface Pair { sender: RegisteredAgent; worker: RegisteredAgent }
 export interface Sent extends Pair { i: Wire }
 export interface Polled extends Sent { d: Wire }
+/** `T`, with the stranger when the flow asked for one. */
+export type WithStranger<F extends Flow, T> = F extends { stranger: true } ? T & { stranger: RegisteredAgent } : T;
 
-/** A poll sender, then the worker. */
-export async function pair(ctx: CaseContext, flow: Flow = {}): Promise<Pair> {
+/** A poll sender, then the worker (then the stranger). */
+export async function pair<F extends Flow>(ctx: CaseContext, flow: F = {} as F): Promise<WithStranger<F, Pair>> {
   const sender = await agent(ctx, 'sender', 'poll');
   const worker = typeof flow.worker === 'function' ? await flow.worker(ctx) : await agent(ctx, 'worker', 'poll', flow.worker);
-  return { sender, worker };
+  const stranger = flow.stranger ? await agent(ctx, 'stranger', 'poll') : undefined;
+  return { sender, worker, ...(stranger ? { stranger } : {}) } as WithStranger<F, Pair>;
 }
 
 /** {@link pair}, then an intent from the sender to the worker. */
-export async function sentIntent(ctx: CaseContext, flow: Flow = {}): Promise<Sent> {
-  const { sender, worker } = await pair(ctx, flow);
-  const i = await send(ctx, sender, worker.address, flow.intent);
-  return { sender, worker, i };
+export async function sentIntent<F extends Flow>(ctx: CaseContext, flow: F = {} as F): Promise<WithStranger<F, Sent>> {
+  const parties: Pair = await pair(ctx, flow);
+  const i = await send(ctx, parties.sender, parties.worker.address, flow.intent);
+  return { ...parties, i } as WithStranger<F, Sent>;
 }
 
 /** {@link sentIntent}, then its first delivery, polled by the worker. */
-export async function polledIntent(ctx: CaseContext, flow: Flow = {}): Promise<Polled> {
-  const sent = await sentIntent(ctx, flow);
+export async function polledIntent<F extends Flow>(ctx: CaseContext, flow: F = {} as F): Promise<WithStranger<F, Polled>> {
+  const sent: Sent = await sentIntent(ctx, flow);
   const d = await pollFor(ctx, sent.worker, sent.i.intent_id);
-  return { ...sent, d };
+  return { ...sent, d } as WithStranger<F, Polled>;
 }
 
 /** An ack that must succeed, appending intent.acknowledged (DLV-010); `body` undefined sends none. */

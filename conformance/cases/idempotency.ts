@@ -1,7 +1,7 @@
 // Chapter 3, idempotency: Idempotency-Key on creates and on writes (IDEM-*).
 import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
 import { sameCreateBody } from '../wire/idempotency.js';
-import { agent, check, equal, fail, group, hasTestClock, intentBody, needs, ok, passTime, problem, resolve, resume, validationError, write } from './support.js';
+import { agent, check, equal, fail, group, hasTestClock, intentBody, needs, ok, passTime, problem, resolve, resume, validationError, write, type Wire } from './support.js';
 import { pair, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
@@ -21,6 +21,18 @@ function replayed(res: HttpResponse): boolean {
 async function sent(ctx: CaseContext, sender: RegisteredAgent): Promise<string[]> {
   const list = ok(await ctx.request({ method: 'GET', path: '/v1/intents', key: sender.key, query: { role: 'sender', limit: 100 } }), 'list sent intents');
   return list.intents.map((i: { intent_id: string }) => i.intent_id);
+}
+
+/** One keyed write sent twice: the first must succeed, the repeat must succeed as a replay. */
+async function writtenTwice(
+  ctx: CaseContext, id: string, op: string, key: string, body: unknown, idem: string,
+  what: { first: string; again: string; replay: string },
+): Promise<{ first: Wire; again: HttpResponse }> {
+  const first = ok(await write(ctx, id, op, key, body, { 'idempotency-key': idem }), what.first);
+  const again = await write(ctx, id, op, key, body, { 'idempotency-key': idem });
+  ok(again, what.again);
+  check(replayed(again), what.replay, 'true', again.headers['idempotent-replayed']);
+  return { first, again };
 }
 
 export const idempotencyCases = group('IDEM', [
@@ -153,8 +165,7 @@ export const idempotencyCases = group('IDEM', [
     title: 'a key is still remembered after 23 hours (test clock)',
     level: 'MUST',
     requirements: ['IDEM-007'],
-    needsCapabilities: ['binding.poll', 'ext.test-clock'],
-    needsAdmin: true,
+    ...needs('binding.poll', 'ext.test-clock'),
     async run(ctx) {
       const { sender, worker } = await pair(ctx);
       const key = ctx.unique('idem');
@@ -172,13 +183,12 @@ export const idempotencyCases = group('IDEM', [
     requirements: ['IDEM-010', 'RES-014'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await sentIntent(ctx);
+      const { worker, i } = await sentIntent(ctx);
       const key = ctx.unique('idem');
       const body = { action: 'complete', result: { n: 1 } };
-      const first = ok(await resume(ctx, i.intent_id, worker.key, body, { 'idempotency-key': key }), 'resume complete');
-      const again = await resume(ctx, i.intent_id, worker.key, body, { 'idempotency-key': key });
-      ok(again, 'the repeated resume on a terminal intent');
-      check(replayed(again), 'the repeat must carry Idempotent-Replayed: true', 'true', again.headers['idempotent-replayed']);
+      const { first, again } = await writtenTwice(ctx, i.intent_id, 'resume', worker.key, body, key, {
+        first: 'resume complete', again: 'the repeated resume on a terminal intent', replay: 'the repeat must carry Idempotent-Replayed: true',
+      });
       equal(again.body, first, 'the replayed body');
       problem(await resume(ctx, i.intent_id, worker.key, { action: 'complete', result: { n: 2 } }, { 'idempotency-key': key }), 409, 'idempotency_key_conflict', 'same key, other resume body');
       problem(await resume(ctx, i.intent_id, worker.key, body), 409, 'intent_terminal', 'the same resume without a key');
@@ -191,7 +201,7 @@ export const idempotencyCases = group('IDEM', [
     requirements: ['IDEM-010'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await sentIntent(ctx);
+      const { worker, i } = await sentIntent(ctx);
       const key = ctx.unique('idem');
       ok(await resume(ctx, i.intent_id, worker.key, { action: 'progress' }, { 'idempotency-key': key }), 'resume progress with key K');
       const res = await resolve(ctx, i.intent_id, worker.key, { status: 'COMPLETED', result: {} }, { 'idempotency-key': key });
@@ -207,12 +217,11 @@ export const idempotencyCases = group('IDEM', [
     requirements: ['IDEM-010', 'RES-014'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await sentIntent(ctx);
+      const { sender, i } = await sentIntent(ctx);
       const key = ctx.unique('idem');
-      const first = ok(await write(ctx, i.intent_id, 'cancel', sender.key, { reason: 'changed my mind' }, { 'idempotency-key': key }), 'cancel');
-      const again = await write(ctx, i.intent_id, 'cancel', sender.key, { reason: 'changed my mind' }, { 'idempotency-key': key });
-      ok(again, 'the repeated cancel');
-      check(replayed(again), 'the repeated cancel must be a replay', 'true', again.headers['idempotent-replayed']);
+      const { first, again } = await writtenTwice(ctx, i.intent_id, 'cancel', sender.key, { reason: 'changed my mind' }, key, {
+        first: 'cancel', again: 'the repeated cancel', replay: 'the repeated cancel must be a replay',
+      });
       equal(again.body.event, first.event, 'replayed event');
       if (again.body.intent.status !== 'CANCELED') fail('the replay changed the status', 'CANCELED', again.body.intent.status);
     },

@@ -126,9 +126,7 @@ export const intentCases = group('INT', [
     requirements: ['INT-021', 'INT-022', 'EVT-007', 'SEC-004', 'ERR-015'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker } = await pair(ctx);
-      const stranger = await agent(ctx, 'stranger', 'poll');
-      const i = await send(ctx, sender, worker.address, { payload: { secret_note: 'do-not-leak-this' } });
+      const { sender, worker, stranger, i } = await sentIntent(ctx, { stranger: true, intent: { payload: { secret_note: 'do-not-leak-this' } } });
       for (const [who, key] of [['sender', sender.key], ['receiver', worker.key], ['admin', ctx.adminKey]] as const) {
         const got = ok(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key }), `GET as ${who}`);
         equal(got.intent_id, i.intent_id, `intent_id read by ${who}`);

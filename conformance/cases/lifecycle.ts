@@ -1,19 +1,16 @@
 // Chapter 4: the lifecycle state table, walked over the wire and compared with the kit's own model
 // (conformance/model/lifecycle.ts).
-import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
+import type { CaseContext, HttpResponse } from '../case.js';
 import { expectedTransition, type Operation, type Status } from '../model/lifecycle.js';
 import {
-  agent, check, equal, events, getIntent, group, needs, ok, passTime, poll, pollFor, problem, send, types, write, writeOk, type Wire,
+  check, equal, events, getIntent, group, needs, ok, passTime, poll, pollFor, problem, send, types, write, writeOk, type Wire,
 } from './support.js';
-import { ackOk, polledIntent } from './flows.js';
+import { ackOk, pair, polledIntent, type Pair } from './flows.js';
 
 const pollCap = needs('binding.poll');
 
-interface Parties { sender: RegisteredAgent; worker: RegisteredAgent }
-
-async function parties(ctx: CaseContext): Promise<Parties> {
-  return { sender: await agent(ctx, 'sender', 'poll'), worker: await agent(ctx, 'worker', 'poll', { lease_seconds: 3600 }) };
-}
+type Parties = Pair;
+const parties = (ctx: CaseContext): Promise<Parties> => pair(ctx, { worker: { lease_seconds: 3600 } });
 
 const OPS: Partial<Record<Operation, (ctx: CaseContext, p: Parties, id: string) => Promise<HttpResponse>>> = {
   ack: (ctx, p, id) => write(ctx, id, 'ack', p.worker.key, {}),

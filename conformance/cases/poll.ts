@@ -85,8 +85,7 @@ export const pollCases = group('POLL', [
     title: 'the poll endpoint serves a stream agent and answers an empty list for an inbox agent',
     level: 'MUST',
     requirements: ['POLL-006'],
-    needsCapabilities: ['binding.poll', 'binding.stream', 'binding.inbox'],
-    needsAdmin: true,
+    ...needs('binding.poll', 'binding.stream', 'binding.inbox'),
     async run(ctx) {
       const sender = await agent(ctx, 'sender', 'poll');
       const streamer = await agent(ctx, 'streamer', 'stream', longLease(ctx));

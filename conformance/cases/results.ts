@@ -1,16 +1,14 @@
 // Chapter 12: resume shapes, resolve, cancel, who may write, and replayed results.
-import type { CaseContext, RegisteredAgent } from '../case.js';
+import type { CaseContext } from '../case.js';
 import {
   agent, check, equal, events, getIntent, group, needs, ok, poll, pollFor, problem, resolve, resume, send, types, validationError, write, writeOk, type Wire,
 } from './support.js';
+import { pair, type Pair } from './flows.js';
 
 const pollCap = needs('binding.poll');
 
-interface Parties { sender: RegisteredAgent; worker: RegisteredAgent }
-
-async function parties(ctx: CaseContext): Promise<Parties> {
-  return { sender: await agent(ctx, 'sender', 'poll'), worker: await agent(ctx, 'worker', 'poll') };
-}
+type Parties = Pair;
+const parties = (ctx: CaseContext): Promise<Parties> => pair(ctx);
 
 async function fresh(ctx: CaseContext, p: Parties): Promise<string> {
   return (await send(ctx, p.sender, p.worker.address)).intent_id;

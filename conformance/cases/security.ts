@@ -1,7 +1,7 @@
 // Chapter 14: keys, scopes and callback URL rules.
 import { NotApplicable } from '../case.js';
 import { agent, bogusKey, check, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
-import { pair, sentIntent } from './flows.js';
+import { polledIntent, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 
@@ -72,10 +72,7 @@ export const securityCases = group('SEC', [
     requirements: ['SEC-004', 'INT-022', 'EVT-007', 'SSE-012', 'RES-012', 'RES-021', 'DLV-016'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker } = await pair(ctx);
-      const stranger = await agent(ctx, 'stranger', 'poll');
-      const i = await send(ctx, sender, worker.address);
-      await pollFor(ctx, worker, i.intent_id);
+      const { sender, worker, stranger, i } = await polledIntent(ctx, { stranger: true });
       const id = i.intent_id;
       problem(await ctx.request({ method: 'GET', path: `/v1/intents/${id}`, key: stranger.key }), 404, 'intent_not_found', 'GET');
       problem(await ctx.request({ method: 'GET', path: `/v1/intents/${id}`, key: stranger.key, query: { wait_seconds: 1 } }), 404, 'intent_not_found', 'waiting GET');
@@ -126,8 +123,7 @@ export const securityCases = group('SEC', [
     title: 'callback URLs into private networks are refused with 422 callback_url_refused',
     level: 'MUST',
     requirements: ['SEC-020', 'HTTP-032'],
-    needsCapabilities: ['binding.http'],
-    needsAdmin: true,
+    ...needs('binding.http'),
     async run(ctx) {
       if (limits(ctx).allow_private_callbacks !== false) throw new NotApplicable('the target allows private callbacks (limits.allow_private_callbacks is not false)');
       for (const url of ['http://127.0.0.1:8080/hook', 'http://10.1.2.3/hook', 'http://192.168.0.10/hook', 'http://172.16.5.5/hook', 'http://169.254.169.254/latest', 'http://[::1]/hook', 'http://[::ffff:127.0.0.1]/hook', 'http://0.0.0.0/hook', 'http://100.64.0.1/hook', 'http://[fd00::1]/hook']) {
@@ -142,8 +138,7 @@ export const securityCases = group('SEC', [
     title: 'callback URLs with another scheme or with user information are 422 validation_failed',
     level: 'MUST',
     requirements: ['SEC-023'],
-    needsCapabilities: ['binding.http'],
-    needsAdmin: true,
+    ...needs('binding.http'),
     async run(ctx) {
       for (const url of ['ftp://198.51.100.7/hook', 'file:///etc/passwd', 'https://user:pass@198.51.100.7/hook', 'javascript:alert(1)']) {
         validationError(await ctx.request({ method: 'PUT', path: `/v1/agents/${ctx.unique('sec')}/hook`, key: ctx.adminKey, json: { delivery: { binding: 'http', url } } }), /^\/delivery(\/url)?$/, `url ${url}`);

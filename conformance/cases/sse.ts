@@ -1,6 +1,7 @@
 // Chapter 5, observe and wait: the SSE event stream of one intent and the long-polling GET.
-import type { CaseContext, RegisteredAgent, SseFrameSeen, SseOpen, SseResult } from '../case.js';
+import type { CaseContext, SseFrameSeen, SseOpen, SseResult } from '../case.js';
 import { agent, check, equal, getIntent, group, limits, needs, ok, problem, resolve, resume, send, validationError, writeOk, type Wire } from './support.js';
+import { pair, type Pair } from './flows.js';
 
 const pollCap = needs('binding.poll');
 
@@ -33,12 +34,8 @@ function checkFrames(result: SseResult, finalNextSeq: number, what: string): Sse
   return frames;
 }
 
-async function pair(ctx: CaseContext): Promise<{ sender: RegisteredAgent; worker: RegisteredAgent }> {
-  return { sender: await agent(ctx, 'sender', 'poll'), worker: await agent(ctx, 'worker', 'poll') };
-}
-
 /** A terminal intent with five events: created, submitted, in_progress, waiting, completed. */
-async function finished(ctx: CaseContext, p: { sender: RegisteredAgent; worker: RegisteredAgent }): Promise<Wire> {
+async function finished(ctx: CaseContext, p: Pair): Promise<Wire> {
   const i = await send(ctx, p.sender, p.worker.address);
   await writeOk(ctx, i.intent_id, 'resume', p.worker.key, { action: 'progress' }, 'intent.in_progress', 'IN_PROGRESS');
   await writeOk(ctx, i.intent_id, 'resume', p.worker.key, { action: 'wait', waiting_reason: 'WAITING_FOR_TOOL' }, 'intent.waiting', 'WAITING');

@@ -186,8 +186,7 @@ export const streamCases = group('STR', [
     title: 'the stream endpoint serves a poll agent, and writes nothing for an inbox agent',
     level: 'MUST',
     requirements: ['STR-010'],
-    needsCapabilities: ['binding.stream', 'binding.poll', 'binding.inbox'],
-    needsAdmin: true,
+    ...needs('binding.stream', 'binding.poll', 'binding.inbox'),
     async run(ctx) {
       const sender = await agent(ctx, 'sender', 'poll');
       const poller = await agent(ctx, 'poller', 'poll', { lease_seconds: fit(ctx, 'lease_seconds', 60) });

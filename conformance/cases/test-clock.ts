@@ -1,9 +1,9 @@
 // Chapter 16: the test-clock extension (only when advertised; CLK-001 for the disabled case is DISC-010).
 import type { CaseContext } from '../case.js';
-import { check, equal, events, eventuallyEvent, gapMs, group, ok, pollFor, send, validationError, type Wire } from './support.js';
+import { check, equal, events, eventuallyEvent, gapMs, group, needs, ok, pollFor, send, validationError, type Wire } from './support.js';
 import { pair, polledIntent } from './flows.js';
 
-const clockCap = { needsCapabilities: ['ext.test-clock', 'binding.poll'], needsAdmin: true };
+const clockCap = needs('ext.test-clock', 'binding.poll');
 
 async function advance(ctx: CaseContext, ms: number): Promise<Wire> {
   return ok(await ctx.request({ method: 'POST', path: '/v1/_test/clock', key: ctx.adminKey, json: { advance_ms: ms }, expectSchema: 'test-clock-response' }), `advance ${ms} ms`);

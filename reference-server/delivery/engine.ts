@@ -172,7 +172,12 @@ export class DeliveryEngine {
     };
     if (options.escalatedFrom) row.escalated_from = options.escalatedFrom;
     await tx.insertDelivery(row);
-    tx.onCommit(() => void this.wake(row.agent));
+    // The agent is read in this unit, not in a unit of its own after the commit (one unit less per create).
+    const agent = await tx.getAgent(row.agent);
+    tx.onCommit(() => {
+      this.notifier.emit(`agent:${row.agent}`);
+      if (agent) this.wakeAgent(agent);
+    });
     return row;
   }
 

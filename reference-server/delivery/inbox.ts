@@ -4,12 +4,10 @@
 // reply_to: when an intent ends, a completion thread lands in the reply_to address's inbox.
 import { isoAt } from '../clock.js';
 import { isTerminal } from '../lifecycle.js';
-import type { BindingAdapter } from './engine.js';
-import type { AgentRecord, DeliveryRecord, Intent, IntentEvent, Json, ThreadRecord } from '../model.js';
+import { InTxPushAdapter, type AdapterLog } from './in-tx-push.js';
+import type { DeliveryRecord, Intent, IntentEvent, Json, ThreadRecord } from '../model.js';
 import type { StoreTx } from '../store/store.js';
 import type { ServerContext } from '../context.js';
-
-const CLAIM_BATCH = 64;
 
 /** The wire thread (inbox-thread.schema.json): the stored thread plus what its intent says now. */
 export function toWireThread(thread: ThreadRecord, intent: Intent): Json {
@@ -34,49 +32,16 @@ export function toWireThread(thread: ThreadRecord, intent: Intent): Json {
   return wire;
 }
 
-export class InboxAdapter implements BindingAdapter {
+export class InboxAdapter extends InTxPushAdapter {
   readonly binding = 'inbox' as const;
-  readonly mode = 'push' as const;
-  private readonly draining = new Map<string, { again: boolean }>();
-  private stopped = false;
 
-  constructor(private readonly ctx: ServerContext, private readonly log: (message: string, error?: unknown) => void = () => {}) {
+  constructor(ctx: ServerContext, log: AdapterLog = () => {}) {
+    super(ctx, 'inbox: opening tasks', log);
     ctx.intents.onTerminal((tx, intent, event) => this.onTerminal(tx, intent, event));
   }
 
-  start(): void {
-    this.stopped = false;
-  }
-
-  stop(): void {
-    this.stopped = true;
-  }
-
-  onReady(agent: AgentRecord): void {
-    void this.drain(agent.address);
-  }
-
-  /** Opens a task thread for every pending delivery of the agent. */
-  private async drain(address: string): Promise<void> {
-    const running = this.draining.get(address);
-    if (running) { running.again = true; return; }
-    const state = { again: true };
-    this.draining.set(address, state);
-    try {
-      while (state.again && !this.stopped) {
-        state.again = false;
-        const opened = await this.ctx.engine.claim(address, { limit: CLAIM_BATCH, leaseMs: null, inTx: (tx, intent, row) => this.openTask(tx, intent, row) });
-        if (opened.length === CLAIM_BATCH) state.again = true;
-      }
-    } catch (error) {
-      if (!this.stopped) this.log(`inbox: opening tasks for ${address} failed`, error);
-    } finally {
-      this.draining.delete(address);
-    }
-  }
-
-  /** INBOX-001, runs in the claiming unit: the thread and the human_task_assigned event. */
-  private async openTask(tx: StoreTx, intent: Intent, row: DeliveryRecord): Promise<void> {
+  /** INBOX-001, opens a task thread: the thread and the human_task_assigned event. */
+  protected async handOver(tx: StoreTx, intent: Intent, row: DeliveryRecord): Promise<void> {
     const at = isoAt(this.ctx.clock.now());
     const existing = await tx.getThread(row.agent, intent.intent_id);
     await tx.putThread({

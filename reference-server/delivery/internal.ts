@@ -12,7 +12,8 @@ import { isoAt } from '../clock.js';
 import { isTerminal } from '../lifecycle.js';
 import { Problem } from '../errors.js';
 import { hashKey } from '../auth.js';
-import { effectivePolicy, type BindingAdapter } from './engine.js';
+import { effectivePolicy } from './engine.js';
+import { InTxPushAdapter, type AdapterLog } from './in-tx-push.js';
 import type { AgentRecord, DeliveryRecord, Intent } from '../model.js';
 import type { StoreTx } from '../store/store.js';
 import type { ServerContext } from '../context.js';
@@ -24,20 +25,17 @@ export const DELAY_TIMER = 'delay';
 export const MAX_DELAY_SECONDS = 31_536_000;
 
 const HANDLED_TYPES = [DELAY_INTENT_TYPE];
-const CLAIM_BATCH = 64;
 
 function delaySeconds(intent: Pick<Intent, 'payload'>): number | undefined {
   const seconds = intent.payload.seconds;
   return typeof seconds === 'number' && Number.isInteger(seconds) && seconds >= 0 && seconds <= MAX_DELAY_SECONDS ? seconds : undefined;
 }
 
-export class InternalAdapter implements BindingAdapter {
+export class InternalAdapter extends InTxPushAdapter {
   readonly binding = 'internal' as const;
-  readonly mode = 'push' as const;
-  private readonly draining = new Map<string, { again: boolean }>();
-  private stopped = false;
 
-  constructor(private readonly ctx: ServerContext, private readonly log: (message: string, error?: unknown) => void = () => {}) {
+  constructor(ctx: ServerContext, log: AdapterLog = () => {}) {
+    super(ctx, 'internal: handling intents', log);
     ctx.supportedIntentTypes.push(...HANDLED_TYPES.filter((t) => !ctx.supportedIntentTypes.includes(t)));
     ctx.engine.routeIntents((intent) => (HANDLED_TYPES.includes(intent.intent_type) ? INTERNAL_AGENT : undefined));
     // INTL-004: a bad payload to an agent registered as internal is refused at create (the throw
@@ -59,8 +57,8 @@ export class InternalAdapter implements BindingAdapter {
   }
 
   /** The platform's own agent exists from the first start on; it has no key anyone could use. */
-  async start(): Promise<void> {
-    this.stopped = false;
+  override async start(): Promise<void> {
+    super.start();
     await this.ctx.store.write(async (tx) => {
       if (await tx.getAgent(INTERNAL_AGENT)) return;
       const at = isoAt(this.ctx.clock.now());
@@ -72,34 +70,8 @@ export class InternalAdapter implements BindingAdapter {
     });
   }
 
-  stop(): void {
-    this.stopped = true;
-  }
-
-  onReady(agent: AgentRecord): void {
-    void this.drain(agent.address);
-  }
-
-  private async drain(address: string): Promise<void> {
-    const running = this.draining.get(address);
-    if (running) { running.again = true; return; }
-    const state = { again: true };
-    this.draining.set(address, state);
-    try {
-      while (state.again && !this.stopped) {
-        state.again = false;
-        const handled = await this.ctx.engine.claim(address, { limit: CLAIM_BATCH, leaseMs: null, inTx: (tx, intent, row) => this.handle(tx, intent, row) });
-        if (handled.length === CLAIM_BATCH) state.again = true;
-      }
-    } catch (error) {
-      if (!this.stopped) this.log(`internal: handling intents for ${address} failed`, error);
-    } finally {
-      this.draining.delete(address);
-    }
-  }
-
-  /** Runs in the claiming unit, right after intent.delivered. */
-  private async handle(tx: StoreTx, intent: Intent, row: DeliveryRecord): Promise<void> {
+  /** Handles the intent in the claiming unit, right after intent.delivered. */
+  protected async handOver(tx: StoreTx, intent: Intent, row: DeliveryRecord): Promise<void> {
     if (intent.intent_type !== DELAY_INTENT_TYPE) {
       await this.ctx.intents.apply(tx, intent, 'fail', {
         actor: 'system', patch: { error: { code: 'unsupported_intent_type', message: `the internal handler does not support ${intent.intent_type}` } },

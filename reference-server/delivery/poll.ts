@@ -24,6 +24,7 @@ export async function servePoll(ctx: ServerContext, req: FastifyRequest, caller:
       return deliveries.length > 0;
     });
   }
+  if (deliveries.length > 0) return { ok: true, deliveries, next_seq: deliveries[deliveries.length - 1].seq };
   const agent = await ctx.store.read((tx) => tx.getAgent(address));
-  return { ok: true, deliveries, next_seq: deliveries.length ? deliveries[deliveries.length - 1].seq : (agent?.last_delivery_seq ?? 0) };
+  return { ok: true, deliveries, next_seq: agent?.last_delivery_seq ?? 0 };
 }

@@ -4,7 +4,20 @@ import type { NewTimer, Page, Store, StoreTx, IntentQuery } from './store.js';
 import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, ThreadRecord, TimerRecord } from '../model.js';
 import { SerialQueue } from './serial-queue.js';
 
-const clone = <T>(value: T): T => structuredClone(value);
+/**
+ * Records are JSON data (the SQLite engine stores them as JSON text), so a plain recursive copy
+ * does what structuredClone did at a fraction of its cost (profiled: the top item of this
+ * engine); anything that is not a plain object or array still goes through structuredClone.
+ */
+function clone<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(clone) as T;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = clone((value as Record<string, unknown>)[key]);
+  return copy as T;
+}
 
 interface Ordered<T> { ord: number; value: T }
 
@@ -120,7 +133,8 @@ class MemoryTx implements StoreTx {
   }
   async deleteTimer(id: number) { return this.remove(this.db.timers, id); }
   async cancelTimers(intentId: string, kind?: string) {
-    for (const t of [...this.db.timers.values()]) if (t.intent_id === intentId && (!kind || t.kind === kind)) this.remove(this.db.timers, t.id);
+    // Deleting from a Map while iterating it is safe (no copy of every timer per call; profiled).
+    for (const t of this.db.timers.values()) if (t.intent_id === intentId && (!kind || t.kind === kind)) this.remove(this.db.timers, t.id);
   }
   private sortedTimers(): TimerRecord[] {
     return [...this.db.timers.values()].sort((a, b) => a.due_at - b.due_at || a.id - b.id);
@@ -175,6 +189,7 @@ export class MemoryStore implements Store {
   ord = 0;
   timerId = 0;
   private readonly queue = new SerialQueue();
+  private committed: (() => void)[][] | undefined;
 
   /** Moves a delivery id between index sets as its row changes from `before` to `after`. */
   indexOpen(before: DeliveryRecord | undefined, after: DeliveryRecord | undefined): void {
@@ -201,7 +216,7 @@ export class MemoryStore implements Store {
       const tx = new MemoryTx(this);
       try {
         const result = await fn(tx);
-        queueMicrotask(() => { for (const cb of tx.commits) cb(); });
+        this.afterCommit(tx.commits);
         return result;
       } catch (error) {
         for (const undo of tx.undo.reverse()) undo();
@@ -212,6 +227,24 @@ export class MemoryStore implements Store {
 
   read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.write(fn);
+  }
+
+  /**
+   * Like SQLite's group commit, the commit callbacks of one event-loop turn run together once the
+   * turn's I/O is handled: a burst of creates wakes a stream or poller once, so one claim hands
+   * out the lot (profiled: one claim unit per create otherwise).
+   */
+  private afterCommit(callbacks: (() => void)[]): void {
+    if (callbacks.length === 0) return;
+    if (!this.committed) {
+      const batch: (() => void)[][] = [];
+      this.committed = batch;
+      setImmediate(() => {
+        this.committed = undefined;
+        for (const cbs of batch) for (const cb of cbs) cb();
+      });
+    }
+    this.committed.push(callbacks);
   }
 
   async close(): Promise<void> {

@@ -112,6 +112,18 @@ export async function startServer(kind: StoreKind, options: BuildServerOptions &
   return new TestServer(app, url, dir, storeSpec);
 }
 
+/** The usual start-up of a test file: a server of `kind` and a poll agent to send from. */
+export async function startWithSender(kind: StoreKind, options: Parameters<typeof startServer>[1] = {}): Promise<{ server: TestServer; senderKey: string }> {
+  const server = await startServer(kind, options);
+  const senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
+  return { server, senderKey };
+}
+
+/** An address as URL paths carry it: without `agent://`, slashes kept. */
+export function addressPath(address: string): string {
+  return address.replace('agent://', '');
+}
+
 let counter = 0;
 /** A fresh agent address per test, so tests sharing a server never see each other's deliveries. */
 export function uniqueAddress(prefix = 'agent'): string {
