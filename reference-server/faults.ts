@@ -37,7 +37,7 @@ export const FAULTS = [
   { name: 'exhaustion-stays-delivered', area: 'DLV', description: 'when attempts run out the intent stays DELIVERED (no intent.delivery_failed, not FAILED)' },
   { name: 'no-dead-letter', area: 'DLV', description: 'an intent that exhausts its attempts gets no dead-letter entry' },
   { name: 'lease-never-expires', area: 'DLV', description: 'an un-acked lease never expires: no failed attempt, no redelivery' },
-  { name: 'redelivery-reuses-attempt', area: 'DLV', description: 'a redelivery after a failed attempt carries the same attempt number' },
+  { name: 'redelivery-reuses-attempt', area: 'DLV', description: 'a redelivery carries the attempt number of the delivery it replaces (the count itself is right)' },
   { name: 'foreign-ack-accepted', area: 'DLV', description: 'ack checks only that the caller may read the intent: the sender can acknowledge a delivery' },
   { name: 'stale-delivery-acked', area: 'DLV', description: 'an ack naming a delivery that is no longer current is accepted instead of 409 stale_delivery' },
   // STR, POLL

@@ -71,6 +71,7 @@ async function runAgainstFaulted(faults: readonly string[], seed: number, groups
   const app = await building;
   try {
     const target = await app.listen({ host: '127.0.0.1', port: 0 });
+    // Cases run one at a time (the kit's default): they share the server's test clock.
     return await runConformance({ target, adminKey, seed, only: groups?.map((g) => `${g}-*`) });
   } finally {
     await app.close();
@@ -172,7 +173,8 @@ export async function runJobs(jobs: Job[], options: { shards: number; workers: n
 }
 
 export function jobLabel(job: Job): string {
-  return job.kind === 'control' ? `control (correct server, seed ${job.seed})` : job.fault;
+  if (job.kind === 'control') return `control (correct server, seed ${job.seed})`;
+  return job.groups && job.groups.length <= 2 ? `${job.fault} [${job.groups.join(', ')}]` : job.fault;
 }
 
 export function failingIds(run: RunDigest): string[] {
@@ -271,23 +273,63 @@ export async function writeKillTable(table: KillTable, dir = 'reports'): Promise
   return markdown;
 }
 
-/** Control jobs for seeds seed..seed+controls-1, then one job per fault (groups by area, or all). */
-export function planJobs(seed: number, controls: number, byArea: boolean, faults: readonly FaultSpec[] = FAULTS): Job[] {
+export interface PlanOptions {
+  /** Correct-server runs, seeds seed, seed+1, …; the first is the control. */
+  controls: number;
+  /** Only the groups citing the fault's area (else every group). */
+  byArea: boolean;
+  /**
+   * One run per (fault, group), each on its own server, instead of one run per fault: the groups of
+   * a fault then run side by side, so a fault that makes cases wait out their bounds (a stream that
+   * never closes) no longer holds one long run. Cases inside a run stay sequential (they share the
+   * server's test clock).
+   */
+  splitByGroup?: boolean;
+  faults?: readonly FaultSpec[];
+}
+
+/** Control jobs, then the jobs of every fault. */
+export function planJobs(seed: number, plan: PlanOptions): Job[] {
+  const allGroups = [...new Set(registeredCases().map((c) => c.group))];
   return [
-    ...Array.from({ length: controls }, (_, n): Job => ({ kind: 'control', seed: seed + n })),
-    ...faults.map((f): Job => ({ kind: 'fault', fault: f.name, seed, ...(byArea ? { groups: groupsForArea(f.area) } : {}) })),
+    ...Array.from({ length: plan.controls }, (_, n): Job => ({ kind: 'control', seed: seed + n })),
+    ...(plan.faults ?? FAULTS).flatMap((f): Job[] => {
+      const groups = plan.byArea ? groupsForArea(f.area) : undefined;
+      if (!plan.splitByGroup) return [{ kind: 'fault', fault: f.name, seed, ...(groups ? { groups } : {}) }];
+      return (groups ?? allGroups).map((g) => ({ kind: 'fault', fault: f.name, seed, groups: [g] }));
+    }),
   ];
+}
+
+/** One digest for the runs of one fault (several when split by group). */
+export function mergeDigests(runs: RunDigest[]): RunDigest {
+  if (runs.length === 1) return runs[0];
+  const codes = runs.map((r) => r.exitCode);
+  const exitCode = codes.includes(2) ? 2 : codes.includes(1) ? 1 : codes.every((c) => c === 3) ? 3 : 0;
+  const job = runs[0].job;
+  const groups = runs.flatMap((r) => (r.job.kind === 'fault' ? r.job.groups ?? [] : []));
+  const sum = (key: keyof RunResult['summary']) => runs.reduce((n, r) => n + r.summary[key], 0);
+  return {
+    job: job.kind === 'fault' ? { ...job, groups } : job,
+    exitCode,
+    seed: runs[0].seed,
+    durationMs: runs.reduce((n, r) => n + r.durationMs, 0),
+    summary: {
+      total: sum('total'), passed: sum('passed'), failed: sum('failed'), errored: sum('errored'), notApplicable: sum('notApplicable'),
+      skipped: sum('skipped'), warnings: sum('warnings'), knownFailures: sum('knownFailures'), staleBaseline: sum('staleBaseline'),
+    },
+    harnessErrors: runs.flatMap((r) => r.harnessErrors),
+    // Each run lists every case (unselected ones skipped): keep the one that ran.
+    cases: runs[0].cases.map((c, n) => runs.map((r) => r.cases[n]).find((x) => x.outcome !== 'skipped') ?? c),
+  };
 }
 
 /** Kill rows for the planned jobs' results; the first control is the one fault runs are compared with. */
 export function killRows(results: RunDigest[], faults: readonly FaultSpec[] = FAULTS): { control: RunDigest; controls: RunDigest[]; rows: KillRow[] } {
   const controls = results.filter((r) => r.job.kind === 'control');
   const control = controls[0];
-  const rows = results.flatMap((r) => {
-    const job = r.job;
-    if (job.kind !== 'fault') return [];
-    const fault = faults.find((f) => f.name === job.fault) as FaultSpec;
-    return [killRow(fault, r, control)];
-  });
+  const byFault = new Map<string, RunDigest[]>();
+  for (const r of results) if (r.job.kind === 'fault') byFault.set(r.job.fault, [...(byFault.get(r.job.fault) ?? []), r]);
+  const rows = faults.filter((f) => byFault.has(f.name)).map((f) => killRow(f, mergeDigests(byFault.get(f.name) as RunDigest[]), control));
   return { control, controls, rows };
 }

@@ -38,7 +38,7 @@ const byArea = values['by-area'] ?? false;
 
 const started = Date.now();
 console.log(`kill-table: ${faults.length} fault(s), seed ${seed}, ${byArea ? 'groups by area' : 'every group'}, ${shards} process(es) × ${workers} runs at once`);
-const results = await runJobs(planJobs(seed, 1, byArea, faults), { shards, workers, log: (line) => console.log(line) });
+const results = await runJobs(planJobs(seed, { controls: 1, byArea, faults }), { shards, workers, log: (line) => console.log(line) });
 const { control, rows } = killRows(results, faults);
 const table = killTable(rows, control, byArea ? 'by-area' : 'full');
 const markdown = await writeKillTable(table, values.out);

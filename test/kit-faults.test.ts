@@ -22,8 +22,8 @@ let controls: RunDigest[] = [];
 const rows = new Map<string, KillRow>();
 
 beforeAll(async () => {
-  // FLAKE_RUNS controls (seeds SEED, SEED+1) and one run per fault with the groups of its area.
-  const results = await runJobs(planJobs(SEED, FLAKE_RUNS, true), { shards: SHARDS, workers: WORKERS, log: (line) => console.log(line) });
+  // FLAKE_RUNS controls (seeds SEED, SEED+1) and, per fault, one run per group of its area.
+  const results = await runJobs(planJobs(SEED, { controls: FLAKE_RUNS, byArea: true, splitByGroup: true }), { shards: SHARDS, workers: WORKERS, log: (line) => console.log(line) });
   const { control, controls: all, rows: list } = killRows(results);
   controls = all;
   for (const row of list) rows.set(row.fault, row);

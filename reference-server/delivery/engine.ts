@@ -123,8 +123,7 @@ export class DeliveryEngine {
       const intent = timer.intent_id ? await tx.getIntent(timer.intent_id) : undefined;
       if (!intent || isTerminal(intent.status) || (await tx.openDelivery(intent.intent_id))) return;
       const escalatedFrom = typeof timer.data.escalated_from === 'string' ? timer.data.escalated_from : undefined;
-      const attempt = this.faults.has('redelivery-reuses-attempt') ? Number(timer.data.attempt) - 1 : Number(timer.data.attempt);
-      await this.issue(tx, intent, { agent: String(timer.data.agent), attempt, escalatedFrom });
+      await this.issue(tx, intent, { agent: String(timer.data.agent), attempt: Number(timer.data.attempt), escalatedFrom });
     });
   }
 
@@ -234,7 +233,9 @@ export class DeliveryEngine {
         await this.scheduler.schedule(tx, { due_at: now + leaseMs + (options.leaseGraceMs ?? 0), kind: LEASE_TIMER, intent_id: intent.intent_id, data: { delivery_id: row.delivery_id } });
       }
       await options.inTx?.(tx, intent, row);
-      out.push(toWireDelivery(intent, row, isoAt(now)));
+      // Fault: the redelivery is built from the delivery it replaces and keeps its attempt number.
+      const sent = this.faults.has('redelivery-reuses-attempt') && row.attempt > 1 ? { ...row, attempt: row.attempt - 1 } : row;
+      out.push(toWireDelivery(intent, sent, isoAt(now)));
     }
     if (out.length > 0) await tx.putAgent(agent);
     return out;
