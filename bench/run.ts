@@ -30,6 +30,9 @@ const STORED = QUICK ? 50_000 : 1_000_000;
 const DRIVER_PER_INTENT = 4;
 const LOADS = [25, 50, 90];
 const ADMIN_KEY = `axp_admin_bench_${randomBytes(12).toString('base64url')}`;
+/** Per-run tag in every bench address: the stored-intents file is reused across runs and keeps the
+ *  agents an earlier run registered, and re-registering an existing agent returns no api_key. */
+const RUN = randomBytes(4).toString('hex');
 /** Closed loop: lifecycles in flight at once; connections per load worker. */
 const WINDOW = 256;
 const CONNECTIONS = 32;
@@ -49,11 +52,13 @@ async function call(base: string, method: 'PUT' | 'POST', path: string, key: str
 async function registerAgent(base: string, address: string, binding: string): Promise<AgentKey> {
   const res = await call(base, 'PUT', `/v1/agents/${address.slice('agent://'.length)}`, ADMIN_KEY, { delivery: { binding } });
   if (res.status !== 200) throw new Error(`register ${address}: ${res.status} ${res.text}`);
-  return { address, key: (JSON.parse(res.text) as { api_key: string }).api_key };
+  const key = (JSON.parse(res.text) as { api_key?: string }).api_key;
+  if (!key) throw new Error(`register ${address}: the agent already existed, no api_key returned`);
+  return { address, key };
 }
 
 async function agents(base: string, binding: string, n: number): Promise<AgentKey[]> {
-  const run = `r${++serial}`;
+  const run = `${RUN}-r${++serial}`;
   return Promise.all(Array.from({ length: n }, (_, i) => registerAgent(base, `agent://bench/${run}/a${i}`, binding)));
 }
 
@@ -180,7 +185,7 @@ for (const store of ['memory', 'sqlite'] as const) {
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
   const server = await startAxp(store === 'memory' ? 'memory' : `sqlite:${file}`, `${store}-lifecycle`);
   try {
-    const sender = await registerAgent(server.url, `agent://bench/senders/s${++serial}`, 'poll');
+    const sender = await registerAgent(server.url, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
     const probe = await call(server.url, 'POST', '/v1/intents', sender.key, JSON.parse(CREATE_BODY));
     responseBytes = probe.text.length;
     lifecycleBy[store] = {};
@@ -228,7 +233,7 @@ if (want('sse')) {
   const server = await startAxp(`sqlite:${file}`, 'sqlite-sse');
   try {
     log(`sse: ${OBSERVERS} observers of ${BUSY_INTENTS} busy intents …`);
-    const sender = await registerAgent(server.url, 'agent://bench/senders/sse', 'poll');
+    const sender = await registerAgent(server.url, `agent://bench/senders/${RUN}-sse`, 'poll');
     sse = await sseFanOut(server, sender);
     log(`  ${sse.events_per_s} events/s, ${sse.rss_per_conn} B RSS per connection`);
   } finally {
@@ -239,24 +244,33 @@ if (want('sse')) {
 let slowdown: Record<string, unknown> | undefined;
 if (want('slowdown')) {
   const { file, seconds } = storedFile();
-  const empty = lifecycleBy.sqlite;
-  const binding = empty && empty.poll.rps > empty.stream.rps ? 'poll' : 'stream';
-  const server = await startAxp(`sqlite:${file}`, 'sqlite-stored');
-  try {
-    const sender = await registerAgent(server.url, `agent://bench/senders/s${++serial}`, 'poll');
-    log(`slowdown: ${STORED} stored intents, ${binding} …`);
-    const full = await lifecycle(server, binding, sender);
-    const base = empty?.[binding];
-    slowdown = {
-      stored_intents: STORED, binding, prefill_seconds: seconds === null ? 'cached' : round(seconds, 1),
-      rps_empty: base ? round(base.rps) : null, rps_stored: round(full.rps), ratio: base ? round(full.rps / base.rps, 3) : null,
-      rss_empty: base?.memory.rss ?? null, rss_stored: full.memory.rss, rss_growth_bytes: base ? full.memory.rss - base.memory.rss : null,
-      errors: full.errors,
-    };
-    log(`  ${round(full.rps)} intents/s (empty ${base ? round(base.rps) : '?'})`);
-  } finally {
-    await server.stop();
-  }
+  const earlier = lifecycleBy.sqlite;
+  const binding = earlier && earlier.poll.rps > earlier.stream.rps ? 'poll' : 'stream';
+  // The baseline is measured here, right before the stored run, on a fresh server that does the same
+  // single phase: both runs then see the same machine noise and their RSS compares like with like.
+  const run = async (store: string, name: string): Promise<Lifecycle> => {
+    const server = await startAxp(`sqlite:${store}`, name);
+    try {
+      const sender = await registerAgent(server.url, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
+      return await lifecycle(server, binding, sender);
+    } finally {
+      await server.stop();
+    }
+  };
+  const emptyFile = `${DATA}/slowdown-empty.db`;
+  for (const suffix of ['', '-wal', '-shm']) rmSync(emptyFile + suffix, { force: true });
+  log(`slowdown: empty store, ${binding} …`);
+  const base = await run(emptyFile, 'sqlite-slowdown-empty');
+  log(`  ${round(base.rps)} intents/s, rss ${base.memory.rss}`);
+  log(`slowdown: ${STORED} stored intents, ${binding} …`);
+  const full = await run(file, 'sqlite-stored');
+  slowdown = {
+    stored_intents: STORED, binding, prefill_seconds: seconds === null ? 'cached' : round(seconds, 1),
+    rps_empty: round(base.rps), rps_stored: round(full.rps), ratio: round(full.rps / base.rps, 3),
+    rss_empty: base.memory.rss, rss_stored: full.memory.rss, rss_growth_bytes: full.memory.rss - base.memory.rss,
+    cpu_empty: base.cpu, cpu_stored: full.cpu, errors: base.errors + full.errors,
+  };
+  log(`  ${round(full.rps)} intents/s (empty ${round(base.rps)}), rss ${full.memory.rss}, cpu ${JSON.stringify(full.cpu)}`);
 }
 
 // ---------------------------------------------------------------- results
