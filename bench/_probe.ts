@@ -16,7 +16,7 @@ const body = JSON.stringify({ intent_type: 'bench.order.v1', to_agent: 'x', payl
 const send = WorkerProc.start({ role: 'sender', url: server.url, key: sender.key, agents: agents.map((a) => a.address), body, connections: 32, rate: Number(rateArg), record: true, observeEvery: Number(process.env.OBS ?? 10) });
 const agent = WorkerProc.start({ role: 'agent', url: server.url, binding: 'stream', agents, pollersPerAgent: 1, connections: 32, record: true });
 const [s, g] = await runWorkers([send, agent], 2000, Number(secs) * 1000);
-await server.stop();
+await server.stop(); await new Promise((r) => setTimeout(r, 600));
 const rows: [number, number, string][] = [];
 for (const [id, t] of Object.entries(s.times ?? {})) { const d = g.times?.[id]; if (d !== undefined) rows.push([t, d - t, id]); }
 rows.sort((a, b) => a[0] - b[0]);

@@ -26,6 +26,9 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     logger: false,
     // Short keepalives so a case can observe them within its bounds (SSE keepalive requirement).
     keepaliveSeconds: 2,
+    // The kit and the embedded server share one event loop: the kit's own work must never make the
+    // server shed load as if it were overloaded.
+    pressure: { maxEventLoopDelayMs: 0 },
     ...options.serverOptions,
   } as Parameters<typeof buildServer>[0];
   const app = await buildServer(serverOptions);

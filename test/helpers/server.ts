@@ -107,7 +107,7 @@ export async function startServer(kind: StoreKind, options: BuildServerOptions &
   if (kind === 'postgres' && !options.pgUrl) throw new Error('startServer(postgres) needs pgUrl');
   const storeSpec = kind === 'sqlite' ? `sqlite:${file}` : kind === 'postgres' ? (options.pgUrl as string) : 'memory';
   const { file: _f, dir: _d, pgUrl: _p, ...buildOptions } = options;
-  const app = await buildServer({ store: storeSpec, adminKey: ADMIN_KEY, keepaliveSeconds: 1, ...buildOptions });
+  const app = await buildServer({ store: storeSpec, adminKey: ADMIN_KEY, keepaliveSeconds: 1, pressure: { maxEventLoopDelayMs: 0 }, ...buildOptions });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return new TestServer(app, url, dir, storeSpec);
 }
