@@ -2,22 +2,22 @@
 // delivery), straight through the store's schema in one transaction: the "1M stored" case.
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { v7 as timeOrderedUuid } from 'uuid';
 import { bulkLoad, type BulkRow } from '../reference-server/store/sqlite.js';
 
 const OLD_AGENTS = ['agent://bench/old/a0', 'agent://bench/old/a1', 'agent://bench/old/a2', 'agent://bench/old/a3'];
 const OLD_SENDER = 'agent://bench/old/sender';
 
-/** Random v4 ids, sorted: the B-trees then fill by appending, which makes the load several times faster. */
-function sortedIds(count: number): string[] {
-  const ids = Array.from({ length: count }, () => randomUUID());
-  return ids.sort();
+/** Time-ordered (v7) ids as the server makes them, one per millisecond from t0: the B-trees fill by appending. */
+function sortedIds(count: number, t0: number): string[] {
+  return Array.from({ length: count }, (_, i) => timeOrderedUuid({ msecs: t0 + i }));
 }
 
 function* finishedIntents(count: number, payload: Record<string, unknown>): Generator<BulkRow> {
   const t0 = Date.now() - count; // one millisecond apart, oldest first
   const seqs = new Map<string, number>();
-  const intentIds = sortedIds(count);
-  const deliveryIds = sortedIds(count);
+  const intentIds = sortedIds(count, t0);
+  const deliveryIds = sortedIds(count, t0);
   for (let i = 0; i < count; i++) {
     const intentId = intentIds[i];
     const agent = OLD_AGENTS[i % OLD_AGENTS.length];

@@ -19,7 +19,7 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-export interface Memory { rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; units: number; commits: number }
+export interface Memory { rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; timers: number; units: number; commits: number }
 
 export class ServerProc {
   private constructor(private readonly child: ChildProcess, readonly url: string) {}

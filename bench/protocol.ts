@@ -3,7 +3,7 @@
 export type ToServer = { type: 'memory' } | { type: 'stop' };
 export type FromServer =
   | { type: 'listening'; url: string; pid: number }
-  | { type: 'memory'; rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; units: number; commits: number };
+  | { type: 'memory'; rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; timers: number; units: number; commits: number };
 
 export interface AgentKey { address: string; key: string }
 

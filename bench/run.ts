@@ -62,6 +62,28 @@ async function agents(base: string, binding: string, n: number): Promise<AgentKe
   return Promise.all(Array.from({ length: n }, (_, i) => registerAgent(base, `agent://bench/${run}/a${i}`, binding)));
 }
 
+/**
+ * Cancels what a phase left in flight (its closed-loop window, an open-loop backlog). Left alone,
+ * their leases expire 30 s later and the lease and retry timers fire in bursts inside a later
+ * phase's window, where they showed up as p99 delivery latency.
+ */
+async function settle(base: string, sender: AgentKey): Promise<number> {
+  const open = 'CREATED,SUBMITTED,DELIVERED,ACKNOWLEDGED,IN_PROGRESS,WAITING';
+  let canceled = 0;
+  // Bounded: an intent whose cancel keeps failing (503 under load) must not hold the bench forever.
+  for (let round = 0; round < 20; round++) {
+    const res = await request(`${base}/v1/intents?role=sender&status=${open}&limit=500`, { headers: { 'x-api-key': sender.key } });
+    const ids = (JSON.parse(await res.body.text()) as { intents?: { intent_id: string }[] }).intents?.map((i) => i.intent_id) ?? [];
+    if (ids.length === 0) return canceled;
+    for (let i = 0; i < ids.length; i += 32) {
+      // An intent that ended meanwhile answers 409; either way it is no longer open.
+      await Promise.all(ids.slice(i, i + 32).map((id) => call(base, 'POST', `/v1/intents/${id}/cancel`, sender.key, {})));
+    }
+    canceled += ids.length;
+  }
+  return canceled;
+}
+
 const rps = (r: WorkerResult) => (r.seconds > 0 ? r.count / r.seconds : 0);
 const errorsOf = (results: WorkerResult[]) => results.reduce((n, r) => n + r.errors, 0);
 function warnErrors(what: string, results: WorkerResult[]): void {
@@ -87,6 +109,7 @@ async function lifecycle(server: ServerProc, binding: 'stream' | 'poll', sender:
   const results = await runWorkers([send, agent], T.warmupMs, T.measureMs);
   warnErrors(`lifecycle ${binding}`, results);
   const after = await server.memory();
+  await settle(server.url, sender);
   // CPU shares over warm-up + window (workers: whole life, so a little high): who is the bottleneck.
   const wall = T.warmupMs + T.measureMs;
   const pct = (ms: number | undefined) => round((100 * (ms ?? 0)) / wall);
@@ -100,7 +123,7 @@ async function lifecycle(server: ServerProc, binding: 'stream' | 'poll', sender:
   } };
 }
 
-interface LatencyPoint { load_pct: number; offered_rps: number; achieved_rps: number; delivery_ms: Distribution; terminal_ms: Distribution; delivered_before_reply: number; errors: number }
+interface LatencyPoint { load_pct: number; offered_rps: number; achieved_rps: number; delivery_ms: Distribution; terminal_ms: Distribution; delivered_before_reply: number; errors: number; timers_fired: number }
 
 /** Open loop at a share of the max: send accepted → delivery frame at the agent, and → terminal event at an observer. */
 async function latency(server: ServerProc, sender: AgentKey, maxRps: number, loadPct: number): Promise<LatencyPoint> {
@@ -108,8 +131,11 @@ async function latency(server: ServerProc, sender: AgentKey, maxRps: number, loa
   const rate = (maxRps * loadPct) / 100;
   const send = WorkerProc.start({ role: 'sender', url: server.url, key: sender.key, agents: receivers.map((a) => a.address), body: CREATE_BODY, connections: CONNECTIONS, rate, record: true, observeEvery: 10 });
   const agent = WorkerProc.start({ role: 'agent', url: server.url, binding: 'stream', agents: receivers, pollersPerAgent: 1, connections: CONNECTIONS, record: true });
+  const before = await server.memory();
   const [sent, got] = await runWorkers([send, agent], T.warmupMs, T.measureMs);
   warnErrors(`latency ${loadPct} %`, [sent, got]);
+  const after = await server.memory();
+  await settle(server.url, sender);
   const deltas: number[] = [];
   let early = 0;
   for (const [id, acceptedAt] of Object.entries(sent.times ?? {})) {
@@ -122,6 +148,7 @@ async function latency(server: ServerProc, sender: AgentKey, maxRps: number, loa
   return {
     load_pct: loadPct, offered_rps: round(rate), achieved_rps: round(rps(sent)),
     delivery_ms: distribution(deltas), terminal_ms: distribution(sent.observed ?? []), delivered_before_reply: early, errors: errorsOf([sent, got]),
+    timers_fired: after.timers - before.timers,
   };
 }
 
@@ -200,7 +227,7 @@ for (const store of ['memory', 'sqlite'] as const) {
         log(`latency ${store} ${pct} % …`);
         const point = await latency(server, sender, lifecycleBy[store].stream.rps, pct);
         latencyBy[store].push(point);
-        log(`  delivery p50 ${point.delivery_ms.p50} p99 ${point.delivery_ms.p99} ms; terminal p99 ${point.terminal_ms.p99} ms`);
+        log(`  delivery p50 ${point.delivery_ms.p50} p99 ${point.delivery_ms.p99} ms; terminal p99 ${point.terminal_ms.p99} ms; timers fired ${point.timers_fired}`);
       }
     }
   } finally {

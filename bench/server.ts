@@ -35,7 +35,9 @@ function memory() {
   if (gc) { gc(); gc(); }
   const m = process.memoryUsage();
   const cpu = process.cpuUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, ...counts };
+  // Timers fired so far: background work (lease expiries, retries) that lands inside a window.
+  const timers = mode === 'bare' ? 0 : app.axp.scheduler.firedTotal;
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, timers, ...counts };
 }
 
 process.on('message', (message: ToServer) => {
