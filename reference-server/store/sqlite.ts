@@ -176,8 +176,8 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    // Intent, event and delivery keys are random UUIDs, so the working set spreads over many pages:
-    // a 64 MiB page cache (default 2 MiB) keeps them out of the read syscalls of every unit.
+    // Intent and delivery ids are time-ordered (UUID v7), so new rows land on recent pages; a 64 MiB
+    // page cache (default 2 MiB) still keeps the index pages of a large store out of the read syscalls.
     this.db.pragma('cache_size = -65536');
     this.db.exec(SCHEMA);
     this.q = statements(this.db);
