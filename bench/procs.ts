@@ -1,7 +1,9 @@
 // Child processes of the bench: the server under test and the load workers, each bounded in time.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FromServer, FromWorker, ToServer, ToWorker, WorkerConfig, WorkerResult } from './protocol.js';
+import type { FromServer, FromWorker, Memory, ToServer, ToWorker, WorkerConfig, WorkerResult } from './protocol.js';
+
+export type { Memory, Stalls } from './protocol.js';
 
 const TSX = ['--import', 'tsx'];
 const children = new Set<ChildProcess>();
@@ -19,7 +21,6 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-export interface Memory { rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; timers: number; units: number; commits: number }
 
 export class ServerProc {
   private constructor(private readonly child: ChildProcess, readonly url: string) {}

@@ -3,7 +3,12 @@
 export type ToServer = { type: 'memory' } | { type: 'stop' };
 export type FromServer =
   | { type: 'listening'; url: string; pid: number }
-  | { type: 'memory'; rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; timers: number; units: number; commits: number };
+  | ({ type: 'memory' } & Memory);
+
+/** Event-loop delay and GC pauses in the server since the previous sample. */
+export interface Stalls { loop_p99_ms: number; loop_max_ms: number; gc_count: number; gc_total_ms: number; gc_max_ms: number }
+/** A server sample: memory after two full GCs, CPU, timers fired and store work counters so far. */
+export interface Memory { rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; timers: number; units: number; commits: number; stalls: Stalls }
 
 export interface AgentKey { address: string; key: string }
 
@@ -69,6 +74,8 @@ export interface WorkerResult {
   firstError?: string;
   /** CPU time this worker used, ms (user + system, whole life). */
   cpuMs?: number;
+  /** This worker's own event-loop delay inside the window: a late timestamp is not the server's. */
+  loop?: { p99_ms: number; max_ms: number };
 }
 
 export type FromWorker =

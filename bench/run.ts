@@ -7,7 +7,7 @@ import { cpus, loadavg } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { ServerProc, WorkerProc, runWorkers, type Memory } from './procs.js';
+import { ServerProc, WorkerProc, runWorkers, type Memory, type Stalls } from './procs.js';
 import { prefill } from './prefill.js';
 import { topFrames } from './profile-top.js';
 import { distribution, round, table, type Distribution } from './stats.js';
@@ -18,6 +18,8 @@ const QUICK = argv.includes('--quick');
 const PROFILE = argv.includes('--profile');
 const ONLY = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const want = (phase: string) => !ONLY || ONLY.includes(phase);
+/** For profiling one case: --stores=memory|sqlite, --loads=50 (defaults: both stores, 25,50,90). */
+const STORES = (argv.find((a) => a.startsWith('--stores='))?.slice('--stores='.length).split(',') ?? ['memory', 'sqlite']) as ('memory' | 'sqlite')[];
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DATA = `${HERE}.data`;
@@ -28,7 +30,7 @@ const BUSY_INTENTS = QUICK ? 10 : 25;
 const STORED = QUICK ? 50_000 : 1_000_000;
 /** Progress writes in flight per busy intent. */
 const DRIVER_PER_INTENT = 4;
-const LOADS = [25, 50, 90];
+const LOADS = argv.find((a) => a.startsWith('--loads='))?.slice('--loads='.length).split(',').map(Number) ?? [25, 50, 90];
 const ADMIN_KEY = `axp_admin_bench_${randomBytes(12).toString('base64url')}`;
 /** Per-run tag in every bench address: the stored-intents file is reused across runs and keeps the
  *  agents an earlier run registered, and re-registering an existing agent returns no api_key. */
@@ -123,7 +125,7 @@ async function lifecycle(server: ServerProc, binding: 'stream' | 'poll', sender:
   } };
 }
 
-interface LatencyPoint { load_pct: number; offered_rps: number; achieved_rps: number; delivery_ms: Distribution; terminal_ms: Distribution; delivered_before_reply: number; errors: number; timers_fired: number }
+interface LatencyPoint { load_pct: number; offered_rps: number; achieved_rps: number; delivery_ms: Distribution; terminal_ms: Distribution; delivered_before_reply: number; errors: number; timers_fired: number; server_stalls: Stalls; worker_loops: { sender?: WorkerResult['loop']; agent?: WorkerResult['loop'] } }
 
 /** Open loop at a share of the max: send accepted → delivery frame at the agent, and → terminal event at an observer. */
 async function latency(server: ServerProc, sender: AgentKey, maxRps: number, loadPct: number): Promise<LatencyPoint> {
@@ -148,7 +150,7 @@ async function latency(server: ServerProc, sender: AgentKey, maxRps: number, loa
   return {
     load_pct: loadPct, offered_rps: round(rate), achieved_rps: round(rps(sent)),
     delivery_ms: distribution(deltas), terminal_ms: distribution(sent.observed ?? []), delivered_before_reply: early, errors: errorsOf([sent, got]),
-    timers_fired: after.timers - before.timers,
+    timers_fired: after.timers - before.timers, server_stalls: after.stalls, worker_loops: { sender: sent.loop, agent: got.loop },
   };
 }
 
@@ -206,7 +208,7 @@ let responseBytes = 700;
 const lifecycleBy: Record<string, Record<string, Lifecycle>> = {};
 const latencyBy: Record<string, LatencyPoint[]> = {};
 
-for (const store of ['memory', 'sqlite'] as const) {
+for (const store of STORES) {
   if (!want('lifecycle') && !want('latency')) break;
   const file = `${DATA}/empty.db`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
@@ -227,7 +229,7 @@ for (const store of ['memory', 'sqlite'] as const) {
         log(`latency ${store} ${pct} % …`);
         const point = await latency(server, sender, lifecycleBy[store].stream.rps, pct);
         latencyBy[store].push(point);
-        log(`  delivery p50 ${point.delivery_ms.p50} p99 ${point.delivery_ms.p99} ms; terminal p99 ${point.terminal_ms.p99} ms; timers fired ${point.timers_fired}`);
+        log(`  delivery p50 ${point.delivery_ms.p50} p99 ${point.delivery_ms.p99} ms; terminal p99 ${point.terminal_ms.p99} ms; timers fired ${point.timers_fired}; server ${JSON.stringify(point.server_stalls)}; workers ${JSON.stringify(point.worker_loops)}`);
       }
     }
   } finally {

@@ -1,6 +1,7 @@
 // A server under test, in its own process: the reference server (memory or SQLite store) or the
 // bare Fastify baseline. Listens on 127.0.0.1 only; talks to the bench over IPC.
 //   argv: axp <store-spec> <admin-key>  |  bare <response-bytes>
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { buildServer } from '../reference-server/index.js';
 import type { ToServer } from './protocol.js';
@@ -30,14 +31,35 @@ if (mode !== 'bare') {
   if (commit) store.commit = () => { counts.commits += 1; commit(); };
 }
 
+// Where a latency tail comes from: event-loop stalls and GC pauses since the previous sample.
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+const pauses = { count: 0, totalMs: 0, maxMs: 0 };
+/** The forced GCs of a memory sample are not the server's own pauses. */
+let countFrom = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.startTime < countFrom) continue; pauses.count += 1; pauses.totalMs += e.duration; pauses.maxMs = Math.max(pauses.maxMs, e.duration); }
+}).observe({ entryTypes: ['gc'] });
+function stalls() {
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const out = { loop_p99_ms: ms(loop.percentile(99)), loop_max_ms: ms(loop.max), gc_count: pauses.count, gc_total_ms: Math.round(pauses.totalMs), gc_max_ms: Math.round(pauses.maxMs * 100) / 100 };
+  loop.reset();
+  Object.assign(pauses, { count: 0, totalMs: 0, maxMs: 0 });
+  return out;
+}
+
 const gc = (globalThis as { gc?: () => void }).gc;
 function memory() {
+  const stalled = stalls();
   if (gc) { gc(); gc(); }
+  countFrom = performance.now();
+  loop.reset();
   const m = process.memoryUsage();
   const cpu = process.cpuUsage();
   // Timers fired so far: background work (lease expiries, retries) that lands inside a window.
   const timers = mode === 'bare' ? 0 : app.axp.scheduler.firedTotal;
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, timers, ...counts };
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, timers, ...counts, stalls: stalled };
 }
 
 process.on('message', (message: ToServer) => {

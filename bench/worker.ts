@@ -2,6 +2,7 @@
 // observer, driver (see protocol.ts). Everything is counted inside one measurement window that
 // starts warmupMs after the parent's 'go'; the worker then stops, reports and exits.
 import { setMaxListeners } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { isAbort, readSse } from './sse.js';
 import type {
@@ -15,6 +16,8 @@ const send = (message: FromWorker) => process.send?.(message);
 const agentPath = (address: string) => address.slice('agent://'.length);
 const TERMINAL = new Set(['intent.completed', 'intent.failed', 'intent.canceled', 'intent.timed_out']);
 
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
 const stop = new AbortController();
 const signal = stop.signal;
 setMaxListeners(0, signal);
@@ -211,6 +214,7 @@ function finish(): void {
   stop.abort();
   const cpu = process.cpuUsage();
   result.cpuMs = (cpu.user + cpu.system) / 1000;
+  result.loop = { p99_ms: Math.round(loop.percentile(99) / 1e4) / 100, max_ms: Math.round(loop.max / 1e4) / 100 };
   send({ type: 'result', result });
   setTimeout(() => process.exit(0), 200);
 }
@@ -221,6 +225,7 @@ process.on('message', (message: ToWorker) => {
   const t = now();
   windowStart = t + message.warmupMs;
   windowEnd = windowStart + message.measureMs;
+  setTimeout(() => loop.reset(), message.warmupMs);
   if (config.role === 'observer') setTimeout(() => { result.open = observerOpen(); }, message.warmupMs);
   else start();
   setTimeout(finish, message.warmupMs + message.measureMs);

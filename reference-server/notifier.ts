@@ -1,5 +1,6 @@
-// In-process wake-ups for SSE streams and long polls. Emitted only after a commit, so a woken
-// reader always finds what it was woken for. Readers subscribe first, then read the backlog.
+// In-process wake-ups for SSE streams and long polls. Emitted after a commit, or (a new delivery
+// on a group-commit store, StoreTx.beforeCommit) just before one the woken reader's unit joins:
+// either way a woken reader finds what it was woken for. Readers subscribe first, then read the backlog.
 import { EventEmitter } from 'node:events';
 
 export type Topic = `intent:${string}` | `agent:${string}`;

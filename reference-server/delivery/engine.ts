@@ -173,10 +173,9 @@ export class DeliveryEngine {
     await tx.insertDelivery(row);
     // The agent is read in this unit, not in a unit of its own after the commit (one unit less per create).
     const agent = await tx.getAgent(row.agent);
-    tx.onCommit(() => {
-      this.notifier.emit(`agent:${row.agent}`);
-      if (agent) this.wakeAgent(agent);
-    });
+    // Pull bindings claim in a unit that joins this one's commit where the store groups commits.
+    tx.beforeCommit(() => this.notifier.emit(`agent:${row.agent}`));
+    if (agent) tx.onCommit(() => this.wakeAgent(agent));
     return row;
   }
 

@@ -171,6 +171,7 @@ class MemoryTx implements StoreTx {
   }
 
   onCommit(cb: () => void) { this.commits.push(cb); }
+  beforeCommit(cb: () => void) { this.commits.push(cb); }
 }
 
 export class MemoryStore implements Store {

@@ -233,6 +233,7 @@ class PgTx implements StoreTx {
   }
 
   onCommit(cb: () => void) { this.commits.push(cb); }
+  beforeCommit(cb: () => void) { this.commits.push(cb); }
 }
 
 export interface PostgresStoreOptions {

@@ -77,6 +77,7 @@ function statements(db: Database.Database) {
 
 class SqliteTx implements StoreTx {
   readonly commits: (() => void)[] = [];
+  readonly precommits: (() => void)[] = [];
   constructor(private readonly db: Database.Database, private readonly q: ReturnType<typeof statements>) {}
 
   async getAgent(address: string) { return parse<AgentRecord>(this.q.getAgent.get(address)); }
@@ -157,6 +158,7 @@ class SqliteTx implements StoreTx {
   }
 
   onCommit(cb: () => void) { this.commits.push(cb); }
+  beforeCommit(cb: () => void) { this.precommits.push(cb); }
 }
 
 interface Settled { resolve: () => void; reject: (error: unknown) => void; commits: (() => void)[] }
@@ -169,6 +171,8 @@ export class SqliteStore implements Store {
   private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
   private readonly queue = new SerialQueue();
   private batch: Settled[] | undefined;
+  /** beforeCommit callbacks of the open batch's finished units. */
+  private precommits: (() => void)[] = [];
   private closed = false;
 
   constructor(readonly file: string) {
@@ -196,7 +200,7 @@ export class SqliteStore implements Store {
           if (!this.batch) {
             this.control.begin.run();
             this.batch = [];
-            setImmediate(() => void this.queue.run(async () => this.commit()));
+            setImmediate(() => this.flush());
           }
         } catch (error) {
           return reject(error);
@@ -207,6 +211,7 @@ export class SqliteStore implements Store {
           const value = await fn(tx);
           this.control.release.run();
           this.batch.push({ resolve: () => resolve(value), reject, commits: tx.commits });
+          if (tx.precommits.length > 0) this.precommits.push(...tx.precommits);
         } catch (error) {
           this.control.rollbackTo.run();
           this.control.release.run();
@@ -221,9 +226,25 @@ export class SqliteStore implements Store {
     return this.write(fn);
   }
 
+  /**
+   * The batch's beforeCommit callbacks run first: units they start are queued ahead of the COMMIT
+   * and join the batch. A unit that ends after this point has its callbacks run after the commit.
+   */
+  private flush(): void {
+    const early = this.precommits;
+    this.precommits = [];
+    try {
+      for (const cb of early) cb();
+    } finally {
+      void this.queue.run(async () => this.commit());
+    }
+  }
+
   private commit(): void {
     const batch = this.batch;
+    const late = this.precommits;
     this.batch = undefined;
+    this.precommits = [];
     if (!batch) return;
     try {
       this.control.commit.run();
@@ -234,6 +255,7 @@ export class SqliteStore implements Store {
     }
     for (const unit of batch) unit.resolve();
     for (const unit of batch) for (const cb of unit.commits) cb();
+    for (const cb of late) cb();
   }
 
   async close(): Promise<void> {

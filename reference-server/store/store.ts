@@ -78,6 +78,14 @@ export interface StoreTx {
 
   /** Runs cb after this unit is durable (never if it is rolled back). */
   onCommit(cb: () => void): void;
+  /**
+   * Runs cb once this unit is done, before the commit that makes it durable, where the engine
+   * groups units into one commit (SQLite): the units cb starts then join that commit, so a stream
+   * claim shares its create's fsync instead of waiting for one of its own. Engines without group
+   * commit run cb after the commit, like onCommit. Never run if the unit is rolled back; a reader
+   * woken by cb finds what it was woken for, because its unit runs after this one.
+   */
+  beforeCommit(cb: () => void): void;
 }
 
 export interface Store {
