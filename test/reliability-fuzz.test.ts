@@ -29,6 +29,7 @@ class AttributingStore implements Store {
   readonly kind = 'memory' as const;
   pending = 0;
   constructor(private readonly inner: Store) {}
+  get ordered(): boolean { return this.inner.ordered; }
   private unit<T>(run: (fn: (tx: StoreTx) => Promise<T>) => Promise<T>, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     const id = currentRequest;
     const writes: string[] = [];

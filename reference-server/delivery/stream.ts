@@ -35,29 +35,47 @@ export async function serveStream(ctx: ServerContext, req: FastifyRequest, reply
     for (const d of deliveries) if (!session.write({ id: d.seq, event: 'intent.delivered', data: d })) return false;
     return true;
   };
-  let busy = false;
+  // A wake-up needs a claim unless one is submitted and not yet started: that one will see the
+  // delivery. On an ordered store a new claim may start while another is in flight, so a delivery
+  // issued in a group commit is claimed in that same commit, not the next one; on other stores
+  // claims run one at a time. Frames go out in claim order either way (agent seq order).
+  let queued = false;
+  let inFlight = 0;
   let again = false;
-  const pump = async (): Promise<void> => {
-    if (busy) { again = true; return; }
-    busy = true;
-    try {
-      do {
+  let frames = Promise.resolve();
+  const pump = (): void => {
+    if (session.closed || queued) return;
+    if (inFlight > 0 && !ctx.store.ordered) { again = true; return; }
+    queued = true;
+    inFlight += 1;
+    const claim = ctx.store.write((tx) => {
+      queued = false;
+      return ctx.engine.claimInTx(tx, address, { limit: CLAIM_BATCH });
+    });
+    frames = frames.then(async () => {
+      const claimed = await claim.finally(() => { inFlight -= 1; });
+      if (!send(claimed)) return;
+      if (claimed.length === CLAIM_BATCH || again) {
         again = false;
-        for (;;) {
-          if (session.closed) return;
-          const claimed = await ctx.engine.claim(address, { limit: CLAIM_BATCH });
-          if (!send(claimed) || claimed.length < CLAIM_BATCH) break;
-        }
-      } while (again);
-    } finally {
-      busy = false;
+        pump();
+      }
+    }).catch(() => session.end('shutdown'));
+  };
+  /** Until every claim submitted so far (and any it led to) has written its frames. */
+  const drained = async (): Promise<void> => {
+    for (let seen = frames; ; seen = frames) {
+      await seen;
+      if (seen === frames) return;
     }
   };
 
   if (pull) {
-    session.onEnd(ctx.notifier.subscribe(`agent:${address}`, () => void pump().catch(() => session.end('shutdown'))));
+    session.onEnd(ctx.notifier.subscribe(`agent:${address}`, pump));
     const resend = ctx.faults.has('stream-no-resend') ? [] : await ctx.engine.resendable(address, since);
-    if (send(resend)) await pump();
+    if (send(resend)) {
+      pump();
+      await drained();
+    }
   }
   if (wait === 0) session.end('wait_elapsed');
   await session.done;

@@ -176,6 +176,7 @@ class MemoryTx implements StoreTx {
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
+  readonly ordered = true;
   readonly agents = new Map<string, AgentRecord>();
   readonly intents = new Map<string, Ordered<Intent>>();
   readonly events = new Map<string, IntentEvent[]>();

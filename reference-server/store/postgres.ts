@@ -245,6 +245,7 @@ export interface PostgresStoreOptions {
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  readonly ordered = false;
   /** Tells this process's notifications from other processes'. */
   readonly processId = randomUUID();
   readonly pool: pg.Pool;

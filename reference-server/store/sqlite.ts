@@ -165,6 +165,7 @@ interface Settled { resolve: () => void; reject: (error: unknown) => void; commi
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly ordered = true;
   private readonly db: Database.Database;
   private readonly q: ReturnType<typeof statements>;
   /** Transaction control, prepared once (exec would parse the SQL again for every unit). */

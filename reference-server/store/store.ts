@@ -90,6 +90,12 @@ export interface StoreTx {
 
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
+  /**
+   * Units run one at a time in the order write() was called, and settle in that order (memory,
+   * SQLite). A reader may then submit a unit while its previous one is in flight and still see
+   * their results in order; with concurrent units (Postgres) it must wait for the previous one.
+   */
+  readonly ordered: boolean;
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /**
    * Issue 11, stores shared by several processes: claims due timers for this process (each fires
