@@ -2,6 +2,7 @@
 // Measures the reference server against the machine's own limit (bare Fastify), in one run on
 // loopback, with every load generator in its own process; writes bench/results.json and prints
 // a table. Issue 8.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -43,6 +44,8 @@ const PAYLOAD = { order_id: 'ord-000123', customer: 'cus-8812', amount: 4200, cu
 const CREATE_BODY = JSON.stringify({ intent_type: 'bench.order.v1', to_agent: 'agent://bench/x/a0', payload: PAYLOAD });
 
 mkdirSync(DATA, { recursive: true });
+// The server under test runs from dist/, as `npx axp-server` does: build it from the current sources.
+execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
 const log = (line: string) => console.log(`[bench] ${line}`);
 let serial = 0;
 

@@ -3,7 +3,7 @@
 //   argv: axp <store-spec> <admin-key>  |  bare <response-bytes>
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { buildServer } from '../reference-server/index.js';
+import type * as ReferenceServer from '../reference-server/index.js';
 import type { ToServer } from './protocol.js';
 
 const [mode, arg1, arg2] = process.argv.slice(2);
@@ -17,6 +17,8 @@ async function bare(responseBytes: number): Promise<FastifyInstance> {
   return app;
 }
 
+// The server as it ships: the build in dist/ (bench/run.ts builds it first), not the sources through tsx.
+const { buildServer } = (await import(new URL('../dist/reference-server/index.js', import.meta.url).href)) as typeof ReferenceServer;
 const app = mode === 'bare' ? await bare(Number(arg1)) : await buildServer({ store: arg1, adminKey: arg2, logger: false });
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 

@@ -37,10 +37,15 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   return apiKey ?? bearer;
 }
 
+/** Hashing each request's key was 2 % of a lifecycle's CPU; a few thousand callers fit. */
+const MAX_CACHED_KEYS = 4096;
+
 export class Authenticator {
   private readonly adminHash: Buffer;
   /** key hash → agent address; only this process writes agents, so it stays exact. */
   private readonly cache = new Map<string, string>();
+  /** presented key → its hash (a function of the key alone, so never stale); bounded. */
+  private readonly hashes = new Map<string, string>();
 
   constructor(adminKey: string, private readonly store: Store) {
     this.adminHash = Buffer.from(hashKey(adminKey), 'hex');
@@ -54,7 +59,7 @@ export class Authenticator {
     }
     const key = apiKey ?? bearer;
     if (!key) throw new Problem('unauthorized', 'an API key is required (x-api-key or Authorization: Bearer)');
-    const hash = hashKey(key);
+    const hash = this.hashOf(key);
     if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminHash)) return { address: ADMIN_ADDRESS, admin: true };
     let address = this.cache.get(hash);
     if (!address) {
@@ -64,6 +69,16 @@ export class Authenticator {
     }
     if (!address) throw new Problem('unauthorized', 'unknown API key');
     return { address, admin: false };
+  }
+
+  private hashOf(key: string): string {
+    let hash = this.hashes.get(key);
+    if (hash === undefined) {
+      if (this.hashes.size >= MAX_CACHED_KEYS) this.hashes.clear();
+      hash = hashKey(key);
+      this.hashes.set(key, hash);
+    }
+    return hash;
   }
 
   /** SEC-006: a rotated key stops working at once. */

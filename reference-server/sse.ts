@@ -75,6 +75,16 @@ export class SseSession {
     return !this.ended;
   }
 
+  /** Runs fn with the socket corked: the frames it writes leave in one write. */
+  batch<T>(fn: () => T): T {
+    this.raw.cork();
+    try {
+      return fn();
+    } finally {
+      this.raw.uncork();
+    }
+  }
+
   comment(text: string): void {
     if (!this.ended) this.raw.write(formatComment(text));
   }

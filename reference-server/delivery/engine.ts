@@ -6,8 +6,8 @@
 //   ack / resume / resolve → acked;  http 2xx → acked()
 //   lease timer or http failure → attemptFailed(): intent.delivery_attempt, then a `retry` timer,
 //   or when attempts are exhausted intent.delivery_failed + a dead letter.
-import { v7 as timeOrderedUuid } from 'uuid';
 import { isoAt, type Clock } from '../clock.js';
+import { timeOrderedId } from '../ids.js';
 import { Problem } from '../errors.js';
 import { isTerminal, transition } from '../lifecycle.js';
 import { honourRetryAfter, nextDelayMs } from '../wire/backoff.js';
@@ -160,7 +160,7 @@ export class DeliveryEngine {
     const open = await tx.openDelivery(intent.intent_id);
     if (open) await this.close(tx, open, 'canceled');
     const row: DeliveryRecord = {
-      delivery_id: timeOrderedUuid(), // time-ordered, like intent_id (intents.ts)
+      delivery_id: timeOrderedId(),
       intent_id: intent.intent_id,
       agent: options.agent ?? this.routers.map((route) => route(intent)).find((a) => a !== undefined) ?? intent.to_agent,
       attempt: options.attempt ?? 1,

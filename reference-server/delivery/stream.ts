@@ -31,10 +31,10 @@ export async function serveStream(ctx: ServerContext, req: FastifyRequest, reply
   const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? DEFAULT_WAIT_SECONDS;
   const session = new SseSession(reply, ctx.sse, { waitSeconds: wait, since, keepaliveMs: ctx.settings.keepaliveSeconds * 1000, highWaterMark: ctx.settings.sseHighWaterMark });
 
-  const send = (deliveries: Delivery[]): boolean => {
+  const send = (deliveries: Delivery[]): boolean => session.batch(() => {
     for (const d of deliveries) if (!session.write({ id: d.seq, event: 'intent.delivered', data: d })) return false;
     return true;
-  };
+  });
   // A wake-up needs a claim unless one is submitted and not yet started: that one will see the
   // delivery. On an ordered store a new claim may start while another is in flight, so a delivery
   // issued in a group commit is claimed in that same commit, not the next one; on other stores
