@@ -21,6 +21,8 @@ export interface ApplyOptions {
   patch?: Partial<Intent>;
   /** Fields removed from the intent (e.g. error when a dead letter is redelivered). */
   clear?: (keyof Intent)[];
+  /** The caller has settled the intent's open delivery in this unit (DeliveryEngine.settleOpen). */
+  deliverySettled?: boolean;
 }
 
 export interface Applied { intent: Intent; event: IntentEvent; extras: Json }
@@ -100,7 +102,7 @@ export class IntentService {
     if (terminal) {
       // LC-009: nothing happens to a terminal intent any more: no deliveries, no timers.
       if (!(this.faults.has('deadline-keeps-delivering') && operation === 'time_out')) {
-        await this.engine.closeIntent(tx, next);
+        if (!options.deliverySettled) await this.engine.closeIntent(tx, next);
         await tx.cancelTimers(next.intent_id);
       }
       for (const hook of this.terminalHooks) extras = { ...extras, ...(await hook(tx, next, event)) };
@@ -143,7 +145,7 @@ export class IntentService {
     await tx.appendEvent({ intent_id: intent.intent_id, seq: 1, event_type: 'intent.created', status: 'CREATED', at, actor: actorOf(caller) });
     const accepted = await this.apply(tx, intent, 'accept', { actor: actorOf(caller) });
     for (const hook of this.createdHooks) await hook(tx, accepted.intent);
-    await this.engine.issue(tx, accepted.intent);
+    await this.engine.issue(tx, accepted.intent, { firstDelivery: true, receiver: agent });
     return accepted;
   }
 }

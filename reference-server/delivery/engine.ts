@@ -59,6 +59,16 @@ export interface AttemptFailure {
   final?: boolean;
 }
 
+export interface IssueOptions {
+  agent?: string;
+  attempt?: number;
+  escalatedFrom?: string;
+  /** The intent was created in this unit: it has no open delivery to close. */
+  firstDelivery?: boolean;
+  /** The receiving agent's record, when this unit has read it already. */
+  receiver?: AgentRecord;
+}
+
 export const LEASE_TIMER = 'lease';
 export const RETRY_TIMER = 'retry';
 /** How long a lease that fell due under a push still in flight waits before it looks again. */
@@ -156,8 +166,8 @@ export class DeliveryEngine {
   }
 
   /** A new pending delivery for the intent (closing any open one). Wakes the agent after commit. */
-  async issue(tx: StoreTx, intent: Intent, options: { agent?: string; attempt?: number; escalatedFrom?: string } = {}): Promise<DeliveryRecord> {
-    const open = await tx.openDelivery(intent.intent_id);
+  async issue(tx: StoreTx, intent: Intent, options: IssueOptions = {}): Promise<DeliveryRecord> {
+    const open = options.firstDelivery ? undefined : await tx.openDelivery(intent.intent_id);
     if (open) await this.close(tx, open, 'canceled');
     const row: DeliveryRecord = {
       delivery_id: timeOrderedId(),
@@ -172,7 +182,7 @@ export class DeliveryEngine {
     if (options.escalatedFrom) row.escalated_from = options.escalatedFrom;
     await tx.insertDelivery(row);
     // The agent is read in this unit, not in a unit of its own after the commit (one unit less per create).
-    const agent = await tx.getAgent(row.agent);
+    const agent = options.receiver?.address === row.agent ? options.receiver : await tx.getAgent(row.agent);
     // Pull bindings claim in a unit that joins this one's commit where the store groups commits.
     tx.beforeCommit(() => this.notifier.emit(`agent:${row.agent}`));
     if (agent) tx.onCommit(() => this.wakeAgent(agent));
@@ -296,10 +306,11 @@ export class DeliveryEngine {
    * DLV-018: resume and resolve also acknowledge an open delivery (no extra event); with an ack
    * they cancel a scheduled redelivery and an un-issued retry (DLV-017).
    */
-  async settleOpen(tx: StoreTx, intent: Intent): Promise<void> {
+  async settleOpen(tx: StoreTx, intent: Intent, options: { endsIntent?: boolean } = {}): Promise<void> {
     const open = await tx.openDelivery(intent.intent_id);
-    if (open) await this.close(tx, open, open.state === 'leased' ? 'acked' : 'canceled');
-    await tx.cancelTimers(intent.intent_id, RETRY_TIMER);
+    // A write that ends the intent cancels all of its timers (IntentService.apply): not one by one here.
+    if (open) await this.close(tx, open, open.state === 'leased' ? 'acked' : 'canceled', !options.endsIntent);
+    if (!options.endsIntent) await tx.cancelTimers(intent.intent_id, RETRY_TIMER);
   }
 
   /** RES-013: a delivery_id in a resume or resolve body must name a delivery of this intent. */
@@ -404,8 +415,8 @@ export class DeliveryEngine {
     if (open) await this.close(tx, open, 'canceled');
   }
 
-  private async close(tx: StoreTx, row: DeliveryRecord, state: 'acked' | 'failed' | 'canceled'): Promise<void> {
+  private async close(tx: StoreTx, row: DeliveryRecord, state: 'acked' | 'failed' | 'canceled', cancelLease = true): Promise<void> {
     await tx.updateDelivery({ ...row, state });
-    if (row.state === 'leased') await tx.cancelTimers(row.intent_id, LEASE_TIMER);
+    if (row.state === 'leased' && cancelLease) await tx.cancelTimers(row.intent_id, LEASE_TIMER);
   }
 }
