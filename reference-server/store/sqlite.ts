@@ -10,15 +10,19 @@ import { SerialQueue } from './serial-queue.js';
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS agents (address TEXT PRIMARY KEY, key_hash TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS agents_key ON agents(key_hash);
-CREATE TABLE IF NOT EXISTS intents (ord INTEGER PRIMARY KEY AUTOINCREMENT, intent_id TEXT NOT NULL UNIQUE,
+-- Intents and deliveries are never deleted, so a plain rowid already grows with every insert
+-- (AUTOINCREMENT would add a sqlite_sequence write to each; files made before keep theirs).
+CREATE TABLE IF NOT EXISTS intents (ord INTEGER PRIMARY KEY, intent_id TEXT NOT NULL UNIQUE,
   from_agent TEXT NOT NULL, to_agent TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS intents_from ON intents(from_agent, ord);
 CREATE INDEX IF NOT EXISTS intents_to ON intents(to_agent, ord);
 CREATE TABLE IF NOT EXISTS events (intent_id TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL,
   PRIMARY KEY (intent_id, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS deliveries (ord INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL UNIQUE,
+CREATE TABLE IF NOT EXISTS deliveries (ord INTEGER PRIMARY KEY, delivery_id TEXT NOT NULL UNIQUE,
   intent_id TEXT NOT NULL, agent TEXT NOT NULL, state TEXT NOT NULL, agent_seq INTEGER, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS deliveries_intent ON deliveries(intent_id, state);
+-- By intent only: a delivery's state changes then leave this index alone (an intent has few deliveries).
+DROP INDEX IF EXISTS deliveries_intent;
+CREATE INDEX IF NOT EXISTS deliveries_of_intent ON deliveries(intent_id);
 CREATE INDEX IF NOT EXISTS deliveries_agent ON deliveries(agent, state, ord);
 CREATE TABLE IF NOT EXISTS idempotency (scope TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS timers (id INTEGER PRIMARY KEY AUTOINCREMENT, due_at INTEGER NOT NULL, kind TEXT NOT NULL,
@@ -33,28 +37,31 @@ CREATE INDEX IF NOT EXISTS threads_id ON threads(thread_id);
 `;
 
 type Row = { doc: string; ord?: number };
-const parse = <T>(row: unknown): T | undefined => (row ? (JSON.parse((row as Row).doc) as T) : undefined);
 const parseAll = <T>(rows: unknown[]): T[] => rows.map((r) => JSON.parse((r as Row).doc) as T);
+/** Statements that select one doc column are plucked: they return the text itself, no row object. */
+const parseDoc = <T>(doc: unknown): T | undefined => (typeof doc === 'string' ? (JSON.parse(doc) as T) : undefined);
+const parseDocs = <T>(docs: unknown[]): T[] => docs.map((doc) => JSON.parse(doc as string) as T);
 
 function statements(db: Database.Database) {
   const s = (sql: string) => db.prepare(sql);
+  const doc = (sql: string) => db.prepare(sql).pluck();
   return {
-    getAgent: s('SELECT doc FROM agents WHERE address = ?'),
-    agentByKey: s('SELECT doc FROM agents WHERE key_hash = ?'),
+    getAgent: doc('SELECT doc FROM agents WHERE address = ?'),
+    agentByKey: doc('SELECT doc FROM agents WHERE key_hash = ?'),
     putAgent: s('INSERT INTO agents (address, key_hash, doc) VALUES (?, ?, ?) ON CONFLICT(address) DO UPDATE SET key_hash = excluded.key_hash, doc = excluded.doc'),
-    listAgents: s('SELECT doc FROM agents ORDER BY address'),
-    getIntent: s('SELECT doc FROM intents WHERE intent_id = ?'),
+    listAgents: doc('SELECT doc FROM agents ORDER BY address'),
+    getIntent: doc('SELECT doc FROM intents WHERE intent_id = ?'),
     insertIntent: s('INSERT INTO intents (intent_id, from_agent, to_agent, status, doc) VALUES (?, ?, ?, ?, ?)'),
     updateIntent: s('UPDATE intents SET status = ?, doc = ? WHERE intent_id = ?'),
     appendEvent: s('INSERT INTO events (intent_id, seq, doc) VALUES (?, ?, ?)'),
-    listEvents: s('SELECT doc FROM events WHERE intent_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    listEvents: doc('SELECT doc FROM events WHERE intent_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
     insertDelivery: s('INSERT INTO deliveries (delivery_id, intent_id, agent, state, agent_seq, doc) VALUES (?, ?, ?, ?, ?, ?)'),
     updateDelivery: s('UPDATE deliveries SET state = ?, agent_seq = ?, doc = ? WHERE delivery_id = ?'),
-    getDelivery: s('SELECT doc FROM deliveries WHERE delivery_id = ?'),
-    openDelivery: s("SELECT doc FROM deliveries WHERE intent_id = ? AND state IN ('pending', 'leased') ORDER BY ord DESC LIMIT 1"),
-    pending: s("SELECT doc FROM deliveries WHERE agent = ? AND state = 'pending' ORDER BY ord LIMIT ?"),
-    leased: s("SELECT doc FROM deliveries WHERE agent = ? AND state = 'leased' AND agent_seq > ? ORDER BY agent_seq"),
-    getIdem: s('SELECT doc FROM idempotency WHERE scope = ? AND key = ?'),
+    getDelivery: doc('SELECT doc FROM deliveries WHERE delivery_id = ?'),
+    openDelivery: doc("SELECT doc FROM deliveries WHERE intent_id = ? AND state IN ('pending', 'leased') ORDER BY ord DESC LIMIT 1"),
+    pending: doc("SELECT doc FROM deliveries WHERE agent = ? AND state = 'pending' ORDER BY ord LIMIT ?"),
+    leased: doc("SELECT doc FROM deliveries WHERE agent = ? AND state = 'leased' AND agent_seq > ? ORDER BY agent_seq"),
+    getIdem: doc('SELECT doc FROM idempotency WHERE scope = ? AND key = ?'),
     putIdem: s('INSERT OR REPLACE INTO idempotency (scope, key, doc) VALUES (?, ?, ?)'),
     addTimer: s('INSERT INTO timers (due_at, kind, intent_id, data) VALUES (?, ?, ?, ?)'),
     deleteTimer: s('DELETE FROM timers WHERE id = ?'),
@@ -65,12 +72,12 @@ function statements(db: Database.Database) {
     deleteDead: s('DELETE FROM dead_letters WHERE intent_id = ?'),
     insertDead: s('INSERT INTO dead_letters (intent_id, agent, redelivered, doc) VALUES (?, ?, ?, ?)'),
     updateDead: s('UPDATE dead_letters SET redelivered = ?, doc = ? WHERE intent_id = ?'),
-    getDead: s('SELECT doc FROM dead_letters WHERE intent_id = ?'),
+    getDead: doc('SELECT doc FROM dead_letters WHERE intent_id = ?'),
     putThread: s('INSERT INTO threads (owner, thread_id, doc) VALUES (?, ?, ?) ON CONFLICT(owner, thread_id) DO UPDATE SET doc = excluded.doc'),
-    getThread: s('SELECT doc FROM threads WHERE owner = ? AND thread_id = ?'),
-    listThreads: s('SELECT doc FROM threads WHERE (? IS NULL OR owner = ?) AND (? IS NULL OR thread_id = ?) ORDER BY ord DESC'),
+    getThread: doc('SELECT doc FROM threads WHERE owner = ? AND thread_id = ?'),
+    listThreads: doc('SELECT doc FROM threads WHERE (? IS NULL OR owner = ?) AND (? IS NULL OR thread_id = ?) ORDER BY ord DESC'),
     // The "? IS NULL OR" form cannot use an index; every terminal write asks by thread id, so that one gets its own.
-    threadsById: s('SELECT doc FROM threads WHERE thread_id = ? ORDER BY ord DESC'),
+    threadsById: doc('SELECT doc FROM threads WHERE thread_id = ? ORDER BY ord DESC'),
     listDead: s('SELECT ord, doc FROM dead_letters WHERE ord < ? AND (? IS NULL OR agent = ?) ORDER BY ord DESC LIMIT ?'),
   };
 }
@@ -80,12 +87,12 @@ class SqliteTx implements StoreTx {
   readonly precommits: (() => void)[] = [];
   constructor(private readonly db: Database.Database, private readonly q: ReturnType<typeof statements>) {}
 
-  async getAgent(address: string) { return parse<AgentRecord>(this.q.getAgent.get(address)); }
-  async findAgentByKeyHash(keyHash: string) { return parse<AgentRecord>(this.q.agentByKey.get(keyHash)); }
+  async getAgent(address: string) { return parseDoc<AgentRecord>(this.q.getAgent.get(address)); }
+  async findAgentByKeyHash(keyHash: string) { return parseDoc<AgentRecord>(this.q.agentByKey.get(keyHash)); }
   async putAgent(agent: AgentRecord) { this.q.putAgent.run(agent.address, agent.key_hash, JSON.stringify(agent)); }
-  async listAgents() { return parseAll<AgentRecord>(this.q.listAgents.all()); }
+  async listAgents() { return parseDocs<AgentRecord>(this.q.listAgents.all()); }
 
-  async getIntent(intentId: string) { return parse<Intent>(this.q.getIntent.get(intentId)); }
+  async getIntent(intentId: string) { return parseDoc<Intent>(this.q.getIntent.get(intentId)); }
   async insertIntent(intent: Intent) {
     this.q.insertIntent.run(intent.intent_id, intent.from_agent, intent.to_agent, intent.status, JSON.stringify(intent));
   }
@@ -108,16 +115,16 @@ class SqliteTx implements StoreTx {
     return { items: parseAll<Intent>(items), nextCursor: rows.length > query.limit ? String(items[items.length - 1].ord) : null };
   }
   async appendEvent(event: IntentEvent) { this.q.appendEvent.run(event.intent_id, event.seq, JSON.stringify(event)); }
-  async listEvents(intentId: string, since: number, limit = -1) { return parseAll<IntentEvent>(this.q.listEvents.all(intentId, since, limit)); }
+  async listEvents(intentId: string, since: number, limit = -1) { return parseDocs<IntentEvent>(this.q.listEvents.all(intentId, since, limit)); }
 
   async insertDelivery(d: DeliveryRecord) { this.q.insertDelivery.run(d.delivery_id, d.intent_id, d.agent, d.state, d.agent_seq, JSON.stringify(d)); }
   async updateDelivery(d: DeliveryRecord) { this.q.updateDelivery.run(d.state, d.agent_seq, JSON.stringify(d), d.delivery_id); }
-  async getDelivery(deliveryId: string) { return parse<DeliveryRecord>(this.q.getDelivery.get(deliveryId)); }
-  async openDelivery(intentId: string) { return parse<DeliveryRecord>(this.q.openDelivery.get(intentId)); }
-  async pendingDeliveries(agent: string, limit: number) { return parseAll<DeliveryRecord>(this.q.pending.all(agent, limit)); }
-  async leasedDeliveries(agent: string, since: number) { return parseAll<DeliveryRecord>(this.q.leased.all(agent, since)); }
+  async getDelivery(deliveryId: string) { return parseDoc<DeliveryRecord>(this.q.getDelivery.get(deliveryId)); }
+  async openDelivery(intentId: string) { return parseDoc<DeliveryRecord>(this.q.openDelivery.get(intentId)); }
+  async pendingDeliveries(agent: string, limit: number) { return parseDocs<DeliveryRecord>(this.q.pending.all(agent, limit)); }
+  async leasedDeliveries(agent: string, since: number) { return parseDocs<DeliveryRecord>(this.q.leased.all(agent, since)); }
 
-  async getIdempotency(scope: string, key: string) { return parse<IdempotencyRecord>(this.q.getIdem.get(scope, key)); }
+  async getIdempotency(scope: string, key: string) { return parseDoc<IdempotencyRecord>(this.q.getIdem.get(scope, key)); }
   async putIdempotency(record: IdempotencyRecord) { this.q.putIdem.run(record.scope, record.key, JSON.stringify(record)); }
 
   async addTimer(t: NewTimer) { return Number(this.q.addTimer.run(t.due_at, t.kind, t.intent_id, JSON.stringify(t.data)).lastInsertRowid); }
@@ -140,7 +147,7 @@ class SqliteTx implements StoreTx {
     this.q.deleteDead.run(l.intent_id);
     this.q.insertDead.run(l.intent_id, l.to_agent, 0, JSON.stringify(l));
   }
-  async getDeadLetter(intentId: string) { return parse<DeadLetter>(this.q.getDead.get(intentId)); }
+  async getDeadLetter(intentId: string) { return parseDoc<DeadLetter>(this.q.getDead.get(intentId)); }
   async listDeadLetters(query: { agent?: string; cursor?: string; limit: number }): Promise<Page<DeadLetter>> {
     const agent = query.agent ?? null;
     const rows = this.q.listDead.all(query.cursor ? Number(query.cursor) : Number.MAX_SAFE_INTEGER, agent, agent, query.limit + 1) as Row[];
@@ -149,12 +156,12 @@ class SqliteTx implements StoreTx {
   }
 
   async putThread(t: ThreadRecord) { this.q.putThread.run(t.owner_agent, t.thread_id, JSON.stringify(t)); }
-  async getThread(owner: string, threadId: string) { return parse<ThreadRecord>(this.q.getThread.get(owner, threadId)); }
+  async getThread(owner: string, threadId: string) { return parseDoc<ThreadRecord>(this.q.getThread.get(owner, threadId)); }
   async listThreads(query: { owner?: string; threadId?: string }) {
     const owner = query.owner ?? null;
     const threadId = query.threadId ?? null;
-    if (owner === null && threadId !== null) return parseAll<ThreadRecord>(this.q.threadsById.all(threadId));
-    return parseAll<ThreadRecord>(this.q.listThreads.all(owner, owner, threadId, threadId));
+    if (owner === null && threadId !== null) return parseDocs<ThreadRecord>(this.q.threadsById.all(threadId));
+    return parseDocs<ThreadRecord>(this.q.listThreads.all(owner, owner, threadId, threadId));
   }
 
   onCommit(cb: () => void) { this.commits.push(cb); }
