@@ -26,6 +26,13 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DATA = `${HERE}.data`;
 const PROFILES = `${HERE}profiles`;
 const T = QUICK ? { warmupMs: 1000, measureMs: 3000 } : { warmupMs: 2000, measureMs: 10_000 };
+/**
+ * Throughput is measured in paired rounds (bound, then stream, then poll), each ratio against its
+ * own round's bound, and the ratios averaged: on this shared 2-core machine one round's figures
+ * moved by up to 30 % from run to run. Shorter windows keep the whole bench under 5 minutes.
+ */
+const ROUNDS = Number(argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? (QUICK ? 1 : 2));
+const TR = QUICK ? T : { warmupMs: 2000, measureMs: 7000 };
 const OBSERVERS = QUICK ? 1000 : 5000;
 const BUSY_INTENTS = QUICK ? 10 : 25;
 const STORED = QUICK ? 50_000 : 1_000_000;
@@ -111,12 +118,12 @@ async function lifecycle(server: ServerProc, binding: 'stream' | 'poll', sender:
   const agent = WorkerProc.start({ role: 'agent', url: server.url, binding, agents: receivers, pollersPerAgent: 2, connections: CONNECTIONS, record: false });
   agent.onCredit((n) => send.send({ type: 'credit', n }));
   const before = await server.memory();
-  const results = await runWorkers([send, agent], T.warmupMs, T.measureMs);
+  const results = await runWorkers([send, agent], TR.warmupMs, TR.measureMs);
   warnErrors(`lifecycle ${binding}`, results);
   const after = await server.memory();
   await settle(server.url, sender);
   // CPU shares over warm-up + window (workers: whole life, so a little high): who is the bottleneck.
-  const wall = T.warmupMs + T.measureMs;
+  const wall = TR.warmupMs + TR.measureMs;
   const pct = (ms: number | undefined) => round((100 * (ms ?? 0)) / wall);
   const lifecycles = (rps(results[1]) * wall) / 1000;
   const per = (d: number) => round(d / lifecycles, 3);
@@ -202,19 +209,23 @@ function storedFile(): { file: string; seconds: number | null } {
 const results: Record<string, unknown> = {
   generated_at: new Date().toISOString(), mode: QUICK ? 'quick' : 'full',
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version, platform: process.platform, loadavg_start: loadavg().map((x) => round(x, 2)) },
-  params: { warmup_ms: T.warmupMs, measure_ms: T.measureMs, window: WINDOW, connections_per_worker: CONNECTIONS, receiving_agents: AGENTS, observers: OBSERVERS, busy_intents: BUSY_INTENTS, driver_writes_in_flight_per_intent: DRIVER_PER_INTENT, stored_intents: STORED, create_body_bytes: CREATE_BODY.length },
+  params: { warmup_ms: T.warmupMs, measure_ms: T.measureMs, rounds: ROUNDS, round_warmup_ms: TR.warmupMs, round_measure_ms: TR.measureMs, window: WINDOW, connections_per_worker: CONNECTIONS, receiving_agents: AGENTS, observers: OBSERVERS, busy_intents: BUSY_INTENTS, driver_writes_in_flight_per_intent: DRIVER_PER_INTENT, stored_intents: STORED, create_body_bytes: CREATE_BODY.length },
 };
 const started = Date.now();
 if (PROFILE) { rmSync(PROFILES, { recursive: true, force: true }); mkdirSync(PROFILES, { recursive: true }); }
 
 let responseBytes = 700;
 /**
- * The bound is measured right before each store's lifecycle phases, and each ratio uses its own:
- * this machine's speed drifts over minutes (bound 14,000 to 21,000 requests/s within an hour), and
+ * Each round measures the bound right before its lifecycles, and each ratio uses its own round's:
+ * this machine's speed drifts over minutes (bound 11,000 to 21,000 requests/s within an hour), and
  * a ratio of two figures taken minutes apart measured the drift as much as the server.
  */
-const boundBy: Record<string, { rps: number; cpuMs: number }> = {};
+const boundBy: { alone?: { rps: number; cpuMs: number } } = {};
+interface Round { bound: { rps: number; cpuMs: number }; byBinding: Record<string, Lifecycle>; ratio: number }
+const roundsBy: Record<string, Round[]> = {};
+/** The last round's figures per binding (CPU detail); rates and ratios are the rounds' means. */
 const lifecycleBy: Record<string, Record<string, Lifecycle>> = {};
+const mean = (xs: number[]) => xs.reduce((n, x) => n + x, 0) / xs.length;
 const latencyBy: Record<string, LatencyPoint[]> = {};
 
 for (const store of STORES) {
@@ -226,18 +237,24 @@ for (const store of STORES) {
     const sender = await registerAgent(server.url, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
     const probe = await call(server.url, 'POST', '/v1/intents', sender.key, JSON.parse(CREATE_BODY));
     responseBytes = probe.text.length;
-    if (want('lifecycle')) boundBy[store] = await measureBound();
-    lifecycleBy[store] = {};
-    for (const binding of ['stream', 'poll'] as const) {
-      log(`lifecycle ${store} ${binding} …`);
-      lifecycleBy[store][binding] = await lifecycle(server, binding, sender);
-      log(`  ${round(lifecycleBy[store][binding].rps)} intents/s, cpu ${JSON.stringify(lifecycleBy[store][binding].cpu)}`);
+    roundsBy[store] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const bound = want('lifecycle') ? await measureBound() : { rps: NaN, cpuMs: NaN };
+      const byBinding: Record<string, Lifecycle> = {};
+      for (const binding of ['stream', 'poll'] as const) {
+        log(`lifecycle ${store} ${binding} (round ${r}/${ROUNDS}) …`);
+        byBinding[binding] = await lifecycle(server, binding, sender);
+        log(`  ${round(byBinding[binding].rps)} intents/s, cpu ${JSON.stringify(byBinding[binding].cpu)}`);
+      }
+      const best = Math.max(byBinding.stream.rps, byBinding.poll.rps);
+      roundsBy[store].push({ bound, byBinding, ratio: best / (bound.rps / 3) });
     }
+    lifecycleBy[store] = roundsBy[store][roundsBy[store].length - 1].byBinding;
     if (want('latency') && (store === 'sqlite' || !QUICK)) {
       latencyBy[store] = [];
       for (const pct of LOADS) {
         log(`latency ${store} ${pct} % …`);
-        const point = await latency(server, sender, lifecycleBy[store].stream.rps, pct);
+        const point = await latency(server, sender, mean(roundsBy[store].map((r) => r.byBinding.stream.rps)), pct);
         latencyBy[store].push(point);
         log(`  delivery p50 ${point.delivery_ms.p50} p99 ${point.delivery_ms.p99} ms; terminal p99 ${point.terminal_ms.p99} ms; timers fired ${point.timers_fired}; server ${JSON.stringify(point.server_stalls)}; workers ${JSON.stringify(point.worker_loops)}`);
       }
@@ -253,10 +270,10 @@ async function measureBound(): Promise<{ rps: number; cpuMs: number }> {
   const bare = await ServerProc.start(['bare', String(responseBytes)]);
   try {
     const before = await bare.memory();
-    const [r] = await runWorkers([WorkerProc.start({ role: 'bound', url: bare.url, body: CREATE_BODY, connections: CONNECTIONS })], T.warmupMs, T.measureMs);
+    const [r] = await runWorkers([WorkerProc.start({ role: 'bound', url: bare.url, body: CREATE_BODY, connections: CONNECTIONS })], TR.warmupMs, TR.measureMs);
     const after = await bare.memory();
     warnErrors('bound', [r]);
-    const requests = (rps(r) * (T.warmupMs + T.measureMs)) / 1000;
+    const requests = (rps(r) * (TR.warmupMs + TR.measureMs)) / 1000;
     const cpuMs = (after.cpuMs - before.cpuMs) / requests;
     log(`  ${round(rps(r))} requests/s, server ${round(cpuMs, 3)} ms CPU per request (sys ${round((after.sysMs - before.sysMs) / requests, 3)})`);
     return { rps: rps(r), cpuMs };
@@ -315,21 +332,26 @@ if (want('slowdown')) {
 
 // ---------------------------------------------------------------- results
 
-const best = (store: string) => (lifecycleBy[store] ? Math.max(lifecycleBy[store].stream.rps, lifecycleBy[store].poll.rps) : NaN);
-const bounds = Object.values(boundBy);
-const boundRps = bounds.length > 0 ? bounds.reduce((n, b) => n + b.rps, 0) / bounds.length : NaN;
-const boundCpuMs = bounds.length > 0 ? bounds.reduce((n, b) => n + b.cpuMs, 0) / bounds.length : NaN;
-const ratio = (store: string) => best(store) / ((boundBy[store]?.rps ?? NaN) / 3);
+const best = (store: string) => (roundsBy[store] ? mean(roundsBy[store].map((r) => Math.max(r.byBinding.stream.rps, r.byBinding.poll.rps))) : NaN);
+const bounds = Object.values(roundsBy).flat().map((r) => r.bound).concat(boundBy.alone ? [boundBy.alone] : []).filter((b) => Number.isFinite(b.rps));
+const boundRps = bounds.length > 0 ? mean(bounds.map((b) => b.rps)) : NaN;
+const boundCpuMs = bounds.length > 0 ? mean(bounds.map((b) => b.cpuMs)) : NaN;
+const ratio = (store: string) => (roundsBy[store] ? mean(roundsBy[store].map((r) => r.ratio)) : NaN);
 const headline = latencyBy.sqlite?.find((p) => p.load_pct === 50) ?? latencyBy.memory?.find((p) => p.load_pct === 50);
 Object.assign(results, {
   bound_rps: round(boundRps),
   bound_server_cpu_ms_per_request: round(boundCpuMs, 3),
-  bound_samples: Object.fromEntries(Object.entries(boundBy).map(([k, b]) => [k, round(b.rps)])),
+  lifecycle_rounds: Object.fromEntries(Object.entries(roundsBy).map(([store, rounds]) => [store, rounds.map((r) => ({
+    bound_rps: round(r.bound.rps), stream_rps: round(r.byBinding.stream.rps), poll_rps: round(r.byBinding.poll.rps), ratio: round(r.ratio, 3),
+  }))])),
   lifecycle_memory_rps: round(best('memory')),
   lifecycle_sqlite_rps: round(best('sqlite')),
   lifecycle_memory_ratio: round(ratio('memory'), 3),
   lifecycle_sqlite_ratio: round(ratio('sqlite'), 3),
-  lifecycle: Object.fromEntries(Object.entries(lifecycleBy).map(([store, byBinding]) => [store, Object.fromEntries(Object.entries(byBinding).map(([b, l]) => [b, { rps: round(l.rps), errors: l.errors, rss: l.memory.rss, cpu: l.cpu }]))])),
+  lifecycle: Object.fromEntries(Object.entries(roundsBy).map(([store, rounds]) => [store, Object.fromEntries((['stream', 'poll'] as const).map((b) => {
+    const last = rounds[rounds.length - 1].byBinding[b];
+    return [b, { rps: round(mean(rounds.map((r) => r.byBinding[b].rps))), errors: rounds.reduce((n, r) => n + r.byBinding[b].errors, 0), rss: last.memory.rss, cpu_last_round: last.cpu }];
+  }))])),
   p50_delivery_ms: headline?.delivery_ms.p50 ?? null,
   p99_delivery_ms: headline?.delivery_ms.p99 ?? null,
   latency_store: latencyBy.sqlite ? 'sqlite' : 'memory',
@@ -356,12 +378,11 @@ const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 console.log(`\n${table([
   ['figure', 'value', 'target', ''],
   ['bound_rps (bare Fastify POST, mean)', fmt(results.bound_rps), '', ''],
-  ...Object.entries(boundBy).map(([k, b]) => [`  bound before ${k}`, fmt(round(b.rps)), '', '']),
-  ['lifecycle_memory_rps (best binding)', fmt(results.lifecycle_memory_rps), '', ''],
+  ...Object.entries(roundsBy).flatMap(([store, rounds]) => rounds.map((r, i) => [`  ${store} round ${i + 1}: bound, stream, poll → ratio`, `${round(r.bound.rps)}, ${round(r.byBinding.stream.rps)}, ${round(r.byBinding.poll.rps)} → ${round(r.ratio, 3)}`, '', ''])),
+  ['lifecycle_memory_rps (best binding, mean of rounds)', fmt(results.lifecycle_memory_rps), '', ''],
   ['lifecycle_memory_ratio', fmt(results.lifecycle_memory_ratio), targets.lifecycle_memory_ratio.target, mark(targets.lifecycle_memory_ratio.met)],
-  ['lifecycle_sqlite_rps (best binding)', fmt(results.lifecycle_sqlite_rps), '', ''],
+  ['lifecycle_sqlite_rps (best binding, mean of rounds)', fmt(results.lifecycle_sqlite_rps), '', ''],
   ['lifecycle_sqlite_ratio', fmt(results.lifecycle_sqlite_ratio), targets.lifecycle_sqlite_ratio.target, mark(targets.lifecycle_sqlite_ratio.met)],
-  ...Object.entries(lifecycleBy).flatMap(([store, byBinding]) => Object.entries(byBinding).map(([b, l]) => [`  ${store} ${b}`, fmt(round(l.rps)), '', ''])),
   [`p50_delivery_ms (${results.latency_store as string}, 50 %)`, fmt(results.p50_delivery_ms), '', ''],
   [`p99_delivery_ms (${results.latency_store as string}, 50 %)`, fmt(results.p99_delivery_ms), targets.p99_delivery_ms.target, mark(targets.p99_delivery_ms.met)],
   ...Object.entries(latencyBy).flatMap(([store, points]) => points.map((p) => [`  ${store} ${p.load_pct} % (${p.offered_rps}/s): delivery p50/p99, terminal p50/p99`, `${p.delivery_ms.p50}/${p.delivery_ms.p99}, ${p.terminal_ms.p50}/${p.terminal_ms.p99}`, '', ''])),
