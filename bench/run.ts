@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--profile] [--only=bound,lifecycle,latency,sse,slowdown]
+// npm run bench [-- --quick] [--profile] [--only=bound,lifecycle,latency,sse,slowdown] [--stores=memory,sqlite] [--loads=25,50,90] [--rounds=N]
 // Measures the reference server against the machine's own limit (bare Fastify), in one run on
 // loopback, with every load generator in its own process; writes bench/results.json and prints
 // a table. Issue 8.
@@ -25,7 +25,7 @@ const STORES = (argv.find((a) => a.startsWith('--stores='))?.slice('--stores='.l
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DATA = `${HERE}.data`;
 const PROFILES = `${HERE}profiles`;
-const T = QUICK ? { warmupMs: 1000, measureMs: 3000 } : { warmupMs: 2000, measureMs: 10_000 };
+const T = QUICK ? { warmupMs: 500, measureMs: 2000 } : { warmupMs: 2000, measureMs: 10_000 };
 /**
  * Throughput is measured in paired rounds (bound, then stream, then poll), each ratio against its
  * own round's bound, and the ratios averaged: on this shared 2-core machine one round's figures
@@ -38,7 +38,7 @@ const BUSY_INTENTS = QUICK ? 10 : 25;
 const STORED = QUICK ? 50_000 : 1_000_000;
 /** Progress writes in flight per busy intent. */
 const DRIVER_PER_INTENT = 4;
-const LOADS = argv.find((a) => a.startsWith('--loads='))?.slice('--loads='.length).split(',').map(Number) ?? [25, 50, 90];
+const LOADS = argv.find((a) => a.startsWith('--loads='))?.slice('--loads='.length).split(',').map(Number) ?? (QUICK ? [50] : [25, 50, 90]);
 const ADMIN_KEY = `axp_admin_bench_${randomBytes(12).toString('base64url')}`;
 /** Per-run tag in every bench address: the stored-intents file is reused across runs and keeps the
  *  agents an earlier run registered, and re-registering an existing agent returns no api_key. */
