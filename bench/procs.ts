@@ -1,11 +1,34 @@
 // Child processes of the bench: the server under test and the load workers, each bounded in time.
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import type { FromServer, FromWorker, Memory, ToServer, ToWorker, WorkerConfig, WorkerResult } from './protocol.js';
 
 export type { Memory, Stalls } from './protocol.js';
 
-const TSX = ['--import', 'tsx'];
+/**
+ * The child processes run as plain JavaScript, transpiled once per bench run: through tsx the
+ * server spent about 40 % more CPU per lifecycle, and on two cores every load generator's CPU is
+ * taken from the server under test.
+ */
+const CHILD_SOURCES = ['server', 'worker', 'sse', 'protocol'];
+const CHILD_DIR = new URL('./.data/js/', import.meta.url);
+let transpiled = false;
+function childScript(name: 'server' | 'worker'): string {
+  if (!transpiled) {
+    mkdirSync(CHILD_DIR, { recursive: true });
+    for (const source of CHILD_SOURCES) {
+      const text = readFileSync(new URL(`./${source}.ts`, import.meta.url), 'utf8');
+      const { outputText } = ts.transpileModule(text, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+      writeFileSync(new URL(`${source}.js`, CHILD_DIR), outputText);
+    }
+    transpiled = true;
+  }
+  return fileURLToPath(new URL(`${name}.js`, CHILD_DIR));
+}
+/** The reference server as it ships (dist/, built by bench/run.ts first). */
+const DIST_ENTRY = new URL('../dist/reference-server/index.js', import.meta.url).href;
 const children = new Set<ChildProcess>();
 process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
 
@@ -27,10 +50,10 @@ export class ServerProc {
 
   /** args: ['axp', storeSpec, adminKey] or ['bare', responseBytes]. profileName: write a .cpuprofile. */
   static async start(args: string[], profile?: { dir: string; name: string }): Promise<ServerProc> {
-    const execArgv = [...TSX, '--expose-gc'];
-    // One directory per server: the tsx loader thread writes its own (small) profile beside the main one.
+    const execArgv = ['--expose-gc'];
+    // One directory per server: a loader thread may write its own (small) profile beside the main one.
     if (profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profile.dir}/${profile.name}`);
-    const child = track(fork(fileURLToPath(new URL('./server.ts', import.meta.url)), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const child = track(fork(childScript('server'), args, { execArgv, env: { ...process.env, BENCH_DIST_ENTRY: DIST_ENTRY }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const url = await within(60_000, 'server start', new Promise<string>((resolve, reject) => {
       child.on('message', (m: FromServer) => { if (m.type === 'listening') resolve(m.url); });
       child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -66,8 +89,8 @@ export class WorkerProc {
   }
 
   static start(config: WorkerConfig): WorkerProc {
-    const child = track(fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [], {
-      execArgv: TSX, env: { ...process.env, BENCH_WORKER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    const child = track(fork(childScript('worker'), [], {
+      execArgv: [], env: { ...process.env, BENCH_WORKER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }));
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: FromWorker) => { if (m.type === 'ready') resolve(); });

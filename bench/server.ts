@@ -17,8 +17,9 @@ async function bare(responseBytes: number): Promise<FastifyInstance> {
   return app;
 }
 
-// The server as it ships: the build in dist/ (bench/run.ts builds it first), not the sources through tsx.
-const { buildServer } = (await import(new URL('../dist/reference-server/index.js', import.meta.url).href)) as typeof ReferenceServer;
+// The server as it ships: the build in dist/ (bench/run.ts builds it first; procs.ts names it).
+const entry = process.env.BENCH_DIST_ENTRY ?? new URL('../dist/reference-server/index.js', import.meta.url).href;
+const { buildServer } = (await import(entry)) as typeof ReferenceServer;
 const app = mode === 'bare' ? await bare(Number(arg1)) : await buildServer({ store: arg1, adminKey: arg2, logger: false });
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 
