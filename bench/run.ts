@@ -313,8 +313,8 @@ if (want('slowdown')) {
   const { file, seconds } = storedFile();
   const earlier = lifecycleBy.sqlite;
   const binding = earlier && earlier.poll.rps > earlier.stream.rps ? 'poll' : 'stream';
-  // The baseline is measured here, right before the stored run, on a fresh server that does the same
-  // single phase: both runs then see the same machine noise and their RSS compares like with like.
+  // The baseline is measured here, around the stored runs, on fresh servers that do the same single
+  // phase: both sides then see the same machine noise and their RSS compares like with like.
   const run = async (store: string, name: string): Promise<Lifecycle> => {
     const server = await startAxp(`sqlite:${store}`, name);
     try {
@@ -325,19 +325,29 @@ if (want('slowdown')) {
     }
   };
   const emptyFile = `${DATA}/slowdown-empty.db`;
-  for (const suffix of ['', '-wal', '-shm']) rmSync(emptyFile + suffix, { force: true });
-  log(`slowdown: empty store, ${binding} …`);
-  const base = await run(emptyFile, 'sqlite-slowdown-empty');
-  log(`  ${round(base.rps)} intents/s, rss ${base.memory.rss}`);
-  log(`slowdown: ${STORED} stored intents, ${binding} …`);
-  const full = await run(file, 'sqlite-stored');
+  // Empty, stored, stored, empty (each on a fresh server): a drift of the machine's speed during
+  // the phase weighs on both sides alike, where one pair alone moved the ratio by 15 %.
+  const runs: { stored: boolean; result: Lifecycle }[] = [];
+  for (const stored of [false, true, true, false]) {
+    if (!stored) for (const suffix of ['', '-wal', '-shm']) rmSync(emptyFile + suffix, { force: true });
+    log(`slowdown: ${stored ? `${STORED} stored intents` : 'empty store'}, ${binding} …`);
+    const result = await run(stored ? file : emptyFile, `sqlite-slowdown-${runs.length + 1}`);
+    log(`  ${round(result.rps)} intents/s, rss ${result.memory.rss}, cpu ${JSON.stringify(result.cpu)}`);
+    runs.push({ stored, result });
+  }
+  const side = (stored: boolean) => runs.filter((r) => r.stored === stored).map((r) => r.result);
+  const [empty, full] = [side(false), side(true)];
+  const rpsEmpty = mean(empty.map((r) => r.rps));
+  const rpsStored = mean(full.map((r) => r.rps));
+  const rssEmpty = mean(empty.map((r) => r.memory.rss));
+  const rssStored = mean(full.map((r) => r.memory.rss));
   slowdown = {
     stored_intents: STORED, binding, prefill_seconds: seconds === null ? 'cached' : round(seconds, 1),
-    rps_empty: round(base.rps), rps_stored: round(full.rps), ratio: round(full.rps / base.rps, 3),
-    rss_empty: base.memory.rss, rss_stored: full.memory.rss, rss_growth_bytes: full.memory.rss - base.memory.rss,
-    cpu_empty: base.cpu, cpu_stored: full.cpu, errors: base.errors + full.errors,
+    rps_empty_runs: empty.map((r) => round(r.rps)), rps_stored_runs: full.map((r) => round(r.rps)),
+    rps_empty: round(rpsEmpty), rps_stored: round(rpsStored), ratio: round(rpsStored / rpsEmpty, 3),
+    rss_empty: round(rssEmpty), rss_stored: round(rssStored), rss_growth_bytes: round(rssStored - rssEmpty),
+    cpu_empty: empty[0].cpu, cpu_stored: full[0].cpu, errors: runs.reduce((n, r) => n + r.result.errors, 0),
   };
-  log(`  ${round(full.rps)} intents/s (empty ${round(base.rps)}), rss ${full.memory.rss}, cpu ${JSON.stringify(full.cpu)}`);
 }
 
 // ---------------------------------------------------------------- results
