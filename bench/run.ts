@@ -216,12 +216,9 @@ const started = Date.now();
 if (PROFILE) { rmSync(PROFILES, { recursive: true, force: true }); mkdirSync(PROFILES, { recursive: true }); }
 
 let responseBytes = 700;
-/**
- * Each round measures the bound right before its lifecycles, and each ratio uses its own round's:
- * this machine's speed drifts over minutes (bound 11,000 to 21,000 requests/s within an hour), and
- * a ratio of two figures taken minutes apart measured the drift as much as the server.
- */
-const boundBy: { alone?: { rps: number; cpuMs: number } } = {};
+/** `--only=bound`: the bound measured on its own. */
+let boundAlone: { rps: number; cpuMs: number } | undefined;
+/** A round's bound is the mean of the bounds measured right before and after its lifecycles (see ROUNDS). */
 interface Round { bound: { rps: number; cpuMs: number }; byBinding: Record<string, Lifecycle>; ratio: number }
 const roundsBy: Record<string, Round[]> = {};
 /** The last round's figures per binding (CPU detail); rates and ratios are the rounds' means. */
@@ -292,7 +289,7 @@ async function measureBound(): Promise<{ rps: number; cpuMs: number }> {
     await bare.stop();
   }
 }
-if (want('bound') && !want('lifecycle')) boundBy.alone = await measureBound();
+if (want('bound') && !want('lifecycle')) boundAlone = await measureBound();
 
 let sse: SseFigures | undefined;
 if (want('sse')) {
@@ -354,7 +351,7 @@ if (want('slowdown')) {
 // ---------------------------------------------------------------- results
 
 const best = (store: string) => (roundsBy[store] ? mean(roundsBy[store].map((r) => Math.max(r.byBinding.stream.rps, r.byBinding.poll.rps))) : NaN);
-const bounds = Object.values(roundsBy).flat().map((r) => r.bound).concat(boundBy.alone ? [boundBy.alone] : []).filter((b) => Number.isFinite(b.rps));
+const bounds = Object.values(roundsBy).flat().map((r) => r.bound).concat(boundAlone ? [boundAlone] : []).filter((b) => Number.isFinite(b.rps));
 const boundRps = bounds.length > 0 ? mean(bounds.map((b) => b.rps)) : NaN;
 const boundCpuMs = bounds.length > 0 ? mean(bounds.map((b) => b.cpuMs)) : NaN;
 const ratio = (store: string) => (roundsBy[store] ? mean(roundsBy[store].map((r) => r.ratio)) : NaN);

@@ -21,8 +21,6 @@ export interface ApplyOptions {
   patch?: Partial<Intent>;
   /** Fields removed from the intent (e.g. error when a dead letter is redelivered). */
   clear?: (keyof Intent)[];
-  /** The caller has settled the intent's open delivery in this unit (DeliveryEngine.settleOpen). */
-  deliverySettled?: boolean;
 }
 
 export interface Applied { intent: Intent; event: IntentEvent; extras: Json }
@@ -102,7 +100,7 @@ export class IntentService {
     if (terminal) {
       // LC-009: nothing happens to a terminal intent any more: no deliveries, no timers.
       if (!(this.faults.has('deadline-keeps-delivering') && operation === 'time_out')) {
-        if (!options.deliverySettled) await this.engine.closeIntent(tx, next);
+        await this.engine.closeIntent(tx, next);
         await tx.cancelTimers(next.intent_id);
       }
       for (const hook of this.terminalHooks) extras = { ...extras, ...(await hook(tx, next, event)) };

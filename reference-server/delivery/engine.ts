@@ -306,11 +306,10 @@ export class DeliveryEngine {
    * DLV-018: resume and resolve also acknowledge an open delivery (no extra event); with an ack
    * they cancel a scheduled redelivery and an un-issued retry (DLV-017).
    */
-  async settleOpen(tx: StoreTx, intent: Intent, options: { endsIntent?: boolean } = {}): Promise<void> {
+  async settleOpen(tx: StoreTx, intent: Intent): Promise<void> {
     const open = await tx.openDelivery(intent.intent_id);
-    // A write that ends the intent cancels all of its timers (IntentService.apply): not one by one here.
-    if (open) await this.close(tx, open, open.state === 'leased' ? 'acked' : 'canceled', !options.endsIntent);
-    if (!options.endsIntent) await tx.cancelTimers(intent.intent_id, RETRY_TIMER);
+    if (open) await this.close(tx, open, open.state === 'leased' ? 'acked' : 'canceled');
+    await tx.cancelTimers(intent.intent_id, RETRY_TIMER);
   }
 
   /** RES-013: a delivery_id in a resume or resolve body must name a delivery of this intent. */
@@ -415,8 +414,8 @@ export class DeliveryEngine {
     if (open) await this.close(tx, open, 'canceled');
   }
 
-  private async close(tx: StoreTx, row: DeliveryRecord, state: 'acked' | 'failed' | 'canceled', cancelLease = true): Promise<void> {
+  private async close(tx: StoreTx, row: DeliveryRecord, state: 'acked' | 'failed' | 'canceled'): Promise<void> {
     await tx.updateDelivery({ ...row, state });
-    if (row.state === 'leased' && cancelLease) await tx.cancelTimers(row.intent_id, LEASE_TIMER);
+    if (row.state === 'leased') await tx.cancelTimers(row.intent_id, LEASE_TIMER);
   }
 }

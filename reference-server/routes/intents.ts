@@ -1,6 +1,6 @@
 // INT-*, RES-*, DLV-010/022: create, read, list, and every write on an intent.
 import { Problem } from '../errors.js';
-import { STATUSES, isTerminal, transition, type Operation } from '../lifecycle.js';
+import { STATUSES, type Operation } from '../lifecycle.js';
 import { idempotentWrite } from '../idempotency.js';
 import { intentResponse, isTerminalIntent, loadIntent, waitUntil, writeResponse } from './common.js';
 import type { CreateIntentInput } from '../intents.js';
@@ -122,9 +122,8 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
         const write = toWrite(req.body as never, intent);
         await ctx.engine.assertDeliveryOf(tx, intent, (req.body as { delivery_id?: string }).delivery_id);
         // DLV-018: a result also acknowledges the open delivery.
-        const step = transition(intent.status, write.op);
-        await ctx.engine.settleOpen(tx, intent, { endsIntent: step.ok && isTerminal(step.to) });
-        const applied = await ctx.intents.apply(tx, intent, write.op, { actor: actorOf(caller), patch: write.patch, waitingReason: write.waitingReason, details: write.details, deliverySettled: true });
+        await ctx.engine.settleOpen(tx, intent);
+        const applied = await ctx.intents.apply(tx, intent, write.op, { actor: actorOf(caller), patch: write.patch, waitingReason: write.waitingReason, details: write.details });
         return writeResponse(applied);
       });
     });
