@@ -104,7 +104,8 @@ export class CaseClient {
       text = await res.body.text();
     } catch (err) {
       if (this.options.signal.aborted) throw this.options.signal.reason;
-      const why = timeout.aborted ? `no complete answer within ${bound} ms` : describeNetworkError(err);
+      let why = timeout.aborted ? `no complete answer within ${bound} ms` : describeNetworkError(err);
+      if (body !== undefined && /^(EPIPE|ECONNRESET)\b/.test(why)) why += ' (the connection was reset while the request was sent: a server that answers before reading the whole body must read it to its end before closing, RFC 9112 §9.6, or the client loses the answer)';
       transcript.add({ kind: 'error', summary: `${req.method} ${req.path}: ${why}` });
       throw new CaseFailure(`${req.method} ${req.path}: ${why}`);
     }

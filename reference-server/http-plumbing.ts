@@ -1,5 +1,6 @@
 // ERR-002..ERR-008: how requests are parsed and validated and how every failure becomes one
 // problem+json answer from errors.ts. A rejected request never reaches a handler, so it changes nothing.
+import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv, toViolations } from '../schemas/index.js';
@@ -9,6 +10,36 @@ import { NO_FAULTS, type FaultSet } from './faults.js';
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** ERR-007: deeper documents would overflow the stack in later JSON handling (a 503 for an input fault). */
 export const MAX_NESTING_DEPTH = 512;
+/** How much of an unread body is read and discarded before an early error answer, and for how long. */
+const DRAIN_LIMIT_BYTES = 8 * BODY_LIMIT_BYTES;
+const DRAIN_LIMIT_MS = 5_000;
+
+/**
+ * Reads and discards the rest of a request body an error answer did not read (RFC 9112 §9.6).
+ * Answering early and closing with unread bytes makes the kernel reset the connection, and the
+ * client, still writing, can lose the answer (a 413 seen as EPIPE). True when the body ended
+ * within the bounds; false when it was cut short, and the connection must then close.
+ */
+export function drainRequest(raw: IncomingMessage, maxBytes = DRAIN_LIMIT_BYTES, maxMs = DRAIN_LIMIT_MS): Promise<boolean> {
+  if (raw.complete || raw.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (drained: boolean) => {
+      clearTimeout(timer);
+      raw.off('data', onData).off('end', onEnd).off('error', onCut).off('close', onCut);
+      resolve(drained);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onCut = () => finish(raw.complete);
+    const timer = setTimeout(() => finish(false), maxMs);
+    raw.on('data', onData).on('end', onEnd).on('error', onCut).on('close', onCut);
+    raw.resume();
+  });
+}
 
 /** True when the JSON text opens more than `max` arrays/objects at once (brackets inside strings ignored). */
 export function nestingExceeds(text: string, max: number): boolean {
@@ -74,8 +105,10 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
     return error;
   });
 
-  app.setErrorHandler((error: FastifyError & { axpViolations?: Violation[] }, _req, reply) => {
+  app.setErrorHandler(async (error: FastifyError & { axpViolations?: Violation[] }, req, reply) => {
     const p = toProblem(error, log);
+    // Fastify refuses an oversized or unparseable body before reading it, with Connection: close.
+    if (!req.raw.complete && (await drainRequest(req.raw))) reply.removeHeader('connection');
     if (faults.has('malformed-json-500') && p.code === 'malformed_json') {
       return reply.status(500).send({ statusCode: 500, error: 'Internal Server Error', message: error.message });
     }

@@ -1,8 +1,12 @@
 // ERR-*: every bad-input class answers problem+json from the one table, and changes nothing.
 import { readFileSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemas, validate } from '../schemas/index.js';
 import { ERRORS } from '../reference-server/errors.js';
+import { drainRequest } from '../reference-server/http-plumbing.js';
 import { STORE_KINDS, startServer, startWithSender, uniqueAddress, type TestServer } from './helpers/server.js';
 
 describe('the error table', () => {
@@ -16,6 +20,16 @@ describe('the error table', () => {
     if (!existsSync(file)) return;
     const rows = [...readFileSync(file, 'utf8').matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
     expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(Object.entries(ERRORS).map(([code, e]) => [code, e.status])));
+  });
+});
+
+describe('drainRequest', () => {
+  const body = () => Readable.from([Buffer.alloc(10), Buffer.alloc(10), Buffer.alloc(10)]) as unknown as IncomingMessage;
+  it('reads a body within its bounds to the end', async () => {
+    expect(await drainRequest(body(), 30, 5_000)).toBe(true);
+  });
+  it('gives up past its byte bound, so the connection closes', async () => {
+    expect(await drainRequest(body(), 15, 5_000)).toBe(false);
   });
 });
 
@@ -54,6 +68,28 @@ describe.each(STORE_KINDS)('bad input (%s store)', (kind) => {
     const res = await server.request('POST', '/v1/intents', { key: senderKey, ...(options as object) });
     await expectProblem(res, status as number, code as string);
     expect(await count()).toBe(before);
+  });
+
+  // RFC 9112 §9.6: a 413 sent before the body is read, then a close with unread bytes, makes the
+  // kernel reset the connection, and a client still writing can lose the 413 (EPIPE). The server
+  // reads the body to its end first, so the connection even stays usable for the next request.
+  it('reads an oversized body to its end before the 413, keeping the connection', async () => {
+    const body = Buffer.alloc(2 * 1024 * 1024, 'a');
+    const { port } = new URL(server.url);
+    const exchange = await new Promise<{ text: string; error?: string }>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      let text = '';
+      let error: string | undefined;
+      socket.on('data', (chunk) => { text += chunk.toString('latin1'); });
+      socket.on('error', (err: NodeJS.ErrnoException) => { error = err.code ?? err.message; });
+      socket.on('close', () => resolve({ text, error }));
+      socket.write(`POST /v1/intents HTTP/1.1\r\nhost: test\r\nx-api-key: ${senderKey}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+      socket.write(body);
+      socket.end('GET /health HTTP/1.1\r\nhost: test\r\n\r\n');
+    });
+    expect(exchange.error).toBeUndefined();
+    expect([...exchange.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))).toEqual([413, 200]);
+    expect(exchange.text).toContain('"code":"payload_too_large"');
   });
 
   it('locates schema violations with JSON pointers', async () => {
