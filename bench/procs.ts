@@ -78,6 +78,12 @@ export class ServerProc {
   }
 }
 
+/** --profile: each load worker writes a .cpuprofile too (its CPU is taken from the server's cores). */
+let workerProfiles: { dir: string; n: number } | undefined;
+export function profileWorkers(dir: string): void {
+  workerProfiles = { dir, n: 0 };
+}
+
 export class WorkerProc {
   readonly result: Promise<WorkerResult>;
   private constructor(private readonly child: ChildProcess, readonly ready: Promise<void>) {
@@ -89,8 +95,9 @@ export class WorkerProc {
   }
 
   static start(config: WorkerConfig): WorkerProc {
+    const execArgv = workerProfiles ? ['--cpu-prof', `--cpu-prof-dir=${workerProfiles.dir}/worker-${++workerProfiles.n}-${config.role}`] : [];
     const child = track(fork(childScript('worker'), [], {
-      execArgv: [], env: { ...process.env, BENCH_WORKER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv, env: { ...process.env, BENCH_WORKER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }));
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: FromWorker) => { if (m.type === 'ready') resolve(); });

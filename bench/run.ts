@@ -8,7 +8,7 @@ import { cpus, loadavg } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { ServerProc, WorkerProc, runWorkers, type Memory, type Stalls } from './procs.js';
+import { ServerProc, WorkerProc, profileWorkers, runWorkers, type Memory, type Stalls } from './procs.js';
 import { prefill } from './prefill.js';
 import { topFrames } from './profile-top.js';
 import { distribution, round, table, type Distribution } from './stats.js';
@@ -45,8 +45,8 @@ const ADMIN_KEY = `axp_admin_bench_${randomBytes(12).toString('base64url')}`;
  *  agents an earlier run registered, and re-registering an existing agent returns no api_key. */
 const RUN = randomBytes(4).toString('hex');
 /** Closed loop: lifecycles in flight at once; connections per load worker. */
-const WINDOW = 256;
-const CONNECTIONS = 32;
+const WINDOW = Number(argv.find((a) => a.startsWith('--window='))?.slice('--window='.length) ?? 256);
+const CONNECTIONS = Number(argv.find((a) => a.startsWith('--connections='))?.slice('--connections='.length) ?? 32);
 const AGENTS = 4;
 const PAYLOAD = { order_id: 'ord-000123', customer: 'cus-8812', amount: 4200, currency: 'EUR', items: [{ sku: 'sku-1', qty: 2 }, { sku: 'sku-7', qty: 1 }] };
 const CREATE_BODY = JSON.stringify({ intent_type: 'bench.order.v1', to_agent: 'agent://bench/x/a0', payload: PAYLOAD });
@@ -213,7 +213,7 @@ const results: Record<string, unknown> = {
   params: { warmup_ms: T.warmupMs, measure_ms: T.measureMs, rounds: ROUNDS, round_warmup_ms: TR.warmupMs, round_measure_ms: TR.measureMs, window: WINDOW, connections_per_worker: CONNECTIONS, receiving_agents: AGENTS, observers: OBSERVERS, busy_intents: BUSY_INTENTS, driver_writes_in_flight_per_intent: DRIVER_PER_INTENT, stored_intents: STORED, create_body_bytes: CREATE_BODY.length },
 };
 const started = Date.now();
-if (PROFILE) { rmSync(PROFILES, { recursive: true, force: true }); mkdirSync(PROFILES, { recursive: true }); }
+if (PROFILE) { rmSync(PROFILES, { recursive: true, force: true }); mkdirSync(PROFILES, { recursive: true }); profileWorkers(PROFILES); }
 
 let responseBytes = 700;
 /** `--only=bound`: the bound measured on its own. */
@@ -275,7 +275,7 @@ for (const store of STORES) {
 /** bare Fastify answering a same-sized JSON POST: the ceiling of one HTTP call on this machine, now. */
 async function measureBound(): Promise<{ rps: number; cpuMs: number }> {
   log('bound: bare Fastify …');
-  const bare = await ServerProc.start(['bare', String(responseBytes)]);
+  const bare = await ServerProc.start(['bare', String(responseBytes)], PROFILE ? { dir: PROFILES, name: `bare-${++serial}` } : undefined);
   try {
     const before = await bare.memory();
     const [r] = await runWorkers([WorkerProc.start({ role: 'bound', url: bare.url, body: CREATE_BODY, connections: CONNECTIONS })], TR.warmupMs, TR.measureMs);

@@ -129,12 +129,29 @@ class MemoryTx implements StoreTx {
   async addTimer(timer: NewTimer) {
     const id = ++this.db.timerId;
     this.set(this.db.timers, id, { id, ...clone(timer) });
+    if (timer.intent_id !== null) this.indexTimer(timer.intent_id, id, true);
     return id;
   }
-  async deleteTimer(id: number) { return this.remove(this.db.timers, id); }
+  async deleteTimer(id: number) {
+    const intentId = this.db.timers.get(id)?.intent_id;
+    if (!this.remove(this.db.timers, id)) return false;
+    if (intentId != null) this.indexTimer(intentId, id, false);
+    return true;
+  }
   async cancelTimers(intentId: string, kind?: string) {
-    // Deleting from a Map while iterating it is safe (no copy of every timer per call; profiled).
-    for (const t of this.db.timers.values()) if (t.intent_id === intentId && (!kind || t.kind === kind)) this.remove(this.db.timers, t.id);
+    // By the intent's index: a resolve cancels timers three times, and every lease in flight holds one.
+    for (const id of [...(this.db.timersByIntent.get(intentId) ?? [])]) {
+      if (!kind || this.db.timers.get(id)?.kind === kind) await this.deleteTimer(id);
+    }
+  }
+  private indexTimer(intentId: string, id: number, add: boolean): void {
+    const apply = (adding: boolean) => {
+      let ids = this.db.timersByIntent.get(intentId);
+      if (adding) { if (!ids) this.db.timersByIntent.set(intentId, (ids = new Set())); ids.add(id); return; }
+      if (ids?.delete(id) && ids.size === 0) this.db.timersByIntent.delete(intentId);
+    };
+    apply(add);
+    this.undo.push(() => apply(!add));
   }
   private sortedTimers(): TimerRecord[] {
     return [...this.db.timers.values()].sort((a, b) => a.due_at - b.due_at || a.id - b.id);
@@ -186,6 +203,8 @@ export class MemoryStore implements Store {
   readonly openByAgent = new Map<string, Set<string>>();
   readonly idempotency = new Map<string, IdempotencyRecord>();
   readonly timers = new Map<number, TimerRecord>();
+  /** Timer ids by intent: cancelling an intent's timers never scans every timer. */
+  readonly timersByIntent = new Map<string, Set<number>>();
   readonly deadLetters = new Map<string, Ordered<DeadLetter>>();
   readonly threads = new Map<string, Ordered<ThreadRecord>>();
   ord = 0;
