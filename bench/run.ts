@@ -27,13 +27,16 @@ const DATA = `${HERE}.data`;
 const PROFILES = `${HERE}profiles`;
 const T = QUICK ? { warmupMs: 500, measureMs: 2000 } : { warmupMs: 2000, measureMs: 10_000 };
 /**
- * Throughput is measured in rounds (bound, stream, poll, bound), each ratio against the mean of
- * the bounds around it, and the ratios averaged: on this shared 2-core machine the bound moved
- * from 12,000 to 20,000 requests/s within a minute. Shorter windows (also for the latency points)
- * keep the whole bench under 5 minutes.
+ * Throughput is measured in rounds (bound, stream, bound, poll, bound), each binding's ratio
+ * against the mean of the two bounds right around it, and the rounds' ratios averaged: on this
+ * shared 2-core machine the bound moved from 12,000 to 20,000 requests/s within a minute, and by
+ * 50 % between two bounds 15 s apart. Shorter windows (also for the latency points) keep the
+ * whole bench under 5 minutes.
  */
 const ROUNDS = Number(argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? (QUICK ? 1 : 2));
 const TR = QUICK ? T : { warmupMs: 2000, measureMs: 7000 };
+/** A bound window: bare Fastify warms up fast and is steady within seconds (the drift is between windows). */
+const TB = QUICK ? T : { warmupMs: 1500, measureMs: 4000 };
 const OBSERVERS = QUICK ? 1000 : 5000;
 const BUSY_INTENTS = QUICK ? 10 : 25;
 const STORED = QUICK ? 50_000 : 1_000_000;
@@ -210,26 +213,31 @@ function storedFile(): { file: string; seconds: number | null } {
 const results: Record<string, unknown> = {
   generated_at: new Date().toISOString(), mode: QUICK ? 'quick' : 'full',
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, node: process.version, platform: process.platform, loadavg_start: loadavg().map((x) => round(x, 2)) },
-  params: { warmup_ms: T.warmupMs, measure_ms: T.measureMs, rounds: ROUNDS, round_warmup_ms: TR.warmupMs, round_measure_ms: TR.measureMs, window: WINDOW, connections_per_worker: CONNECTIONS, receiving_agents: AGENTS, observers: OBSERVERS, busy_intents: BUSY_INTENTS, driver_writes_in_flight_per_intent: DRIVER_PER_INTENT, stored_intents: STORED, create_body_bytes: CREATE_BODY.length },
+  params: { warmup_ms: T.warmupMs, measure_ms: T.measureMs, rounds: ROUNDS, round_warmup_ms: TR.warmupMs, round_measure_ms: TR.measureMs, bound_warmup_ms: TB.warmupMs, bound_measure_ms: TB.measureMs, window: WINDOW, connections_per_worker: CONNECTIONS, receiving_agents: AGENTS, observers: OBSERVERS, busy_intents: BUSY_INTENTS, driver_writes_in_flight_per_intent: DRIVER_PER_INTENT, stored_intents: STORED, create_body_bytes: CREATE_BODY.length },
 };
 const started = Date.now();
 if (PROFILE) { rmSync(PROFILES, { recursive: true, force: true }); mkdirSync(PROFILES, { recursive: true }); profileWorkers(PROFILES); }
 
 let responseBytes = 700;
-/** `--only=bound`: the bound measured on its own. */
-let boundAlone: { rps: number; cpuMs: number } | undefined;
-/** A round's bound is the mean of the bounds measured right before and after its lifecycles (see ROUNDS). */
-interface Round { bound: { rps: number; cpuMs: number }; byBinding: Record<string, Lifecycle>; ratio: number }
+/** Every bound this run measured (bound_rps is their mean). */
+const measuredBounds: Bound[] = [];
+/**
+ * A round measures bound, stream, bound, poll, bound: each binding's ratio is taken against the
+ * mean of the two bounds right around it, and the round's ratio is the better binding's.
+ */
+interface Bound { rps: number; cpuMs: number }
+interface Round { bounds: Bound[]; byBinding: Record<string, Lifecycle>; ratios: Record<string, number>; ratio: number }
 const roundsBy: Record<string, Round[]> = {};
 /** The last round's figures per binding (CPU detail); rates and ratios are the rounds' means. */
 const lifecycleBy: Record<string, Record<string, Lifecycle>> = {};
 const mean = (xs: number[]) => xs.reduce((n, x) => n + x, 0) / xs.length;
 const latencyBy: Record<string, LatencyPoint[]> = {};
+const NO_BOUND: Bound = { rps: NaN, cpuMs: NaN };
 
 for (const store of STORES) {
   if (!want('lifecycle') && !want('latency')) break;
   roundsBy[store] = [];
-  let nextBound: { rps: number; cpuMs: number } | undefined;
+  let nextBound: Bound | undefined;
   // Each round on a fresh server, so rounds are replicates: the memory store keeps every intent in
   // the heap, and on one server its CPU per lifecycle grew by 30 % over three rounds (GC work).
   for (let r = 1; r <= ROUNDS; r++) {
@@ -240,21 +248,21 @@ for (const store of STORES) {
       const sender = await registerAgent(server.url, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
       const probe = await call(server.url, 'POST', '/v1/intents', sender.key, JSON.parse(CREATE_BODY));
       responseBytes = probe.text.length;
-      const bound = nextBound ?? (want('lifecycle') ? await measureBound() : { rps: NaN, cpuMs: NaN });
-      nextBound = undefined;
+      // A round starts from the previous round's last bound (measured right before this server started).
+      const bounds = [nextBound ?? (want('lifecycle') ? await measureBound() : NO_BOUND)];
       const byBinding: Record<string, Lifecycle> = {};
+      const ratios: Record<string, number> = {};
       for (const binding of ['stream', 'poll'] as const) {
         log(`lifecycle ${store} ${binding} (round ${r}/${ROUNDS}) …`);
         byBinding[binding] = await lifecycle(server, binding, sender);
         log(`  ${round(byBinding[binding].rps)} intents/s, cpu ${JSON.stringify(byBinding[binding].cpu)}`);
+        // --quick, a smoke run: the bound before the round stands for every side.
+        if (want('lifecycle') && !QUICK) bounds.push(await measureBound());
+        const around = (bounds[Math.max(0, bounds.length - 2)].rps + bounds[bounds.length - 1].rps) / 2;
+        ratios[binding] = byBinding[binding].rps / (around / 3);
       }
-      // The bound of a round is the mean of the bounds measured right before and right after it.
-      // (--quick, a smoke run: the bound before the round stands for both sides.)
-      const after = want('lifecycle') && !QUICK ? await measureBound() : bound;
-      const bracket = { rps: (bound.rps + after.rps) / 2, cpuMs: (bound.cpuMs + after.cpuMs) / 2 };
-      const best = Math.max(byBinding.stream.rps, byBinding.poll.rps);
-      roundsBy[store].push({ bound: bracket, byBinding, ratio: best / (bracket.rps / 3) });
-      nextBound = after;
+      roundsBy[store].push({ bounds, byBinding, ratios, ratio: Math.max(ratios.stream, ratios.poll) });
+      nextBound = bounds[bounds.length - 1];
       if (r < ROUNDS) continue;
       lifecycleBy[store] = byBinding;
       if (want('latency') && (store === 'sqlite' || !QUICK)) {
@@ -273,23 +281,25 @@ for (const store of STORES) {
 }
 
 /** bare Fastify answering a same-sized JSON POST: the ceiling of one HTTP call on this machine, now. */
-async function measureBound(): Promise<{ rps: number; cpuMs: number }> {
+async function measureBound(): Promise<Bound> {
   log('bound: bare Fastify …');
   const bare = await ServerProc.start(['bare', String(responseBytes)], PROFILE ? { dir: PROFILES, name: `bare-${++serial}` } : undefined);
   try {
     const before = await bare.memory();
-    const [r] = await runWorkers([WorkerProc.start({ role: 'bound', url: bare.url, body: CREATE_BODY, connections: CONNECTIONS })], TR.warmupMs, TR.measureMs);
+    const [r] = await runWorkers([WorkerProc.start({ role: 'bound', url: bare.url, body: CREATE_BODY, connections: CONNECTIONS })], TB.warmupMs, TB.measureMs);
     const after = await bare.memory();
     warnErrors('bound', [r]);
-    const requests = (rps(r) * (TR.warmupMs + TR.measureMs)) / 1000;
+    const requests = (rps(r) * (TB.warmupMs + TB.measureMs)) / 1000;
     const cpuMs = (after.cpuMs - before.cpuMs) / requests;
     log(`  ${round(rps(r))} requests/s, server ${round(cpuMs, 3)} ms CPU per request (sys ${round((after.sysMs - before.sysMs) / requests, 3)})`);
+    measuredBounds.push({ rps: rps(r), cpuMs });
     return { rps: rps(r), cpuMs };
   } finally {
     await bare.stop();
   }
 }
-if (want('bound') && !want('lifecycle')) boundAlone = await measureBound();
+// `--only=bound`: the bound measured on its own.
+if (want('bound') && !want('lifecycle')) await measureBound();
 
 let sse: SseFigures | undefined;
 if (want('sse')) {
@@ -351,7 +361,7 @@ if (want('slowdown')) {
 // ---------------------------------------------------------------- results
 
 const best = (store: string) => (roundsBy[store] ? mean(roundsBy[store].map((r) => Math.max(r.byBinding.stream.rps, r.byBinding.poll.rps))) : NaN);
-const bounds = Object.values(roundsBy).flat().map((r) => r.bound).concat(boundAlone ? [boundAlone] : []).filter((b) => Number.isFinite(b.rps));
+const bounds = measuredBounds;
 const boundRps = bounds.length > 0 ? mean(bounds.map((b) => b.rps)) : NaN;
 const boundCpuMs = bounds.length > 0 ? mean(bounds.map((b) => b.cpuMs)) : NaN;
 const ratio = (store: string) => (roundsBy[store] ? mean(roundsBy[store].map((r) => r.ratio)) : NaN);
@@ -360,7 +370,8 @@ Object.assign(results, {
   bound_rps: round(boundRps),
   bound_server_cpu_ms_per_request: round(boundCpuMs, 3),
   lifecycle_rounds: Object.fromEntries(Object.entries(roundsBy).map(([store, rounds]) => [store, rounds.map((r) => ({
-    bound_rps: round(r.bound.rps), stream_rps: round(r.byBinding.stream.rps), poll_rps: round(r.byBinding.poll.rps), ratio: round(r.ratio, 3),
+    bounds_rps: r.bounds.map((b) => round(b.rps)), stream_rps: round(r.byBinding.stream.rps), poll_rps: round(r.byBinding.poll.rps),
+    stream_ratio: round(r.ratios.stream, 3), poll_ratio: round(r.ratios.poll, 3), ratio: round(r.ratio, 3),
   }))])),
   lifecycle_memory_rps: round(best('memory')),
   lifecycle_sqlite_rps: round(best('sqlite')),
@@ -396,7 +407,7 @@ const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 console.log(`\n${table([
   ['figure', 'value', 'target', ''],
   ['bound_rps (bare Fastify POST, mean)', fmt(results.bound_rps), '', ''],
-  ...Object.entries(roundsBy).flatMap(([store, rounds]) => rounds.map((r, i) => [`  ${store} round ${i + 1}: bound, stream, poll → ratio`, `${round(r.bound.rps)}, ${round(r.byBinding.stream.rps)}, ${round(r.byBinding.poll.rps)} → ${round(r.ratio, 3)}`, '', ''])),
+  ...Object.entries(roundsBy).flatMap(([store, rounds]) => rounds.map((r, i) => [`  ${store} round ${i + 1}: bounds; stream, poll → ratio`, `${r.bounds.map((b) => round(b.rps)).join(', ')}; ${round(r.byBinding.stream.rps)}, ${round(r.byBinding.poll.rps)} → ${round(r.ratio, 3)}`, '', ''])),
   ['lifecycle_memory_rps (best binding, mean of rounds)', fmt(results.lifecycle_memory_rps), '', ''],
   ['lifecycle_memory_ratio', fmt(results.lifecycle_memory_ratio), targets.lifecycle_memory_ratio.target, mark(targets.lifecycle_memory_ratio.met)],
   ['lifecycle_sqlite_rps (best binding, mean of rounds)', fmt(results.lifecycle_sqlite_rps), '', ''],
