@@ -12,16 +12,18 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
 }
 
-let lastMs = Number.NaN;
-let lastIso = '';
-
-/** One unit stamps many fields with the same instant: the last conversion is reused (profiled). */
+/**
+ * One unit stamps many fields with the same instant: the last conversions are reused (profiled).
+ * Two of them, because a claim alternates between now and now + the lease.
+ */
+const isoCache = { ms: [Number.NaN, Number.NaN], iso: ['', ''], next: 0 };
 export function isoAt(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
+  if (ms === isoCache.ms[0]) return isoCache.iso[0];
+  if (ms === isoCache.ms[1]) return isoCache.iso[1];
+  const slot = isoCache.next;
+  isoCache.next = 1 - slot;
+  isoCache.ms[slot] = ms;
+  return (isoCache.iso[slot] = new Date(ms).toISOString());
 }
 
 export class RealClock implements Clock {

@@ -207,8 +207,10 @@ export class DeliveryEngine {
   }
 
   async claimInTx(tx: StoreTx, address: string, options: ClaimOptions): Promise<Delivery[]> {
-    const agent = await tx.getAgent(address);
-    if (!agent) return [];
+    const stored = await tx.getAgent(address);
+    if (!stored) return [];
+    // Records read from a store are not to be changed in place (the memory store's are frozen).
+    const agent = { ...stored };
     const limit = options.maxLeased === undefined ? options.limit
       : Math.min(options.limit, options.maxLeased - (await tx.leasedDeliveries(address, 0)).length);
     if (limit <= 0) return [];
