@@ -320,7 +320,9 @@ let slowdown: Record<string, unknown> | undefined;
 if (want('slowdown')) {
   const { file, seconds } = storedFile();
   const earlier = lifecycleBy.sqlite;
-  const binding = earlier && earlier.poll.rps > earlier.stream.rps ? 'poll' : 'stream';
+  // --slowdown-binding=poll|stream fixes it; by default the better one of the SQLite rounds.
+  const forced = argv.find((a) => a.startsWith('--slowdown-binding='))?.slice('--slowdown-binding='.length) as 'poll' | 'stream' | undefined;
+  const binding = forced ?? (earlier && earlier.poll.rps > earlier.stream.rps ? 'poll' : 'stream');
   // The baseline is measured here, around the stored runs, on fresh servers that do the same single
   // phase: both sides then see the same machine noise and their RSS compares like with like.
   const run = async (store: string, name: string): Promise<Lifecycle> => {
