@@ -52,6 +52,7 @@ export class IntentService {
   private engine!: DeliveryEngine;
   private readonly createdHooks: CreatedHook[] = [];
   private readonly terminalHooks: TerminalHook[] = [];
+  private readonly reopenedHooks: CreatedHook[] = [];
 
   constructor(private readonly clock: Clock, private readonly notifier: Notifier, private readonly faults: FaultSet = NO_FAULTS) {}
 
@@ -62,6 +63,14 @@ export class IntentService {
   /** Issue 4: deadline and reminder timers are added here. */
   onCreated(hook: CreatedHook): void {
     this.createdHooks.push(hook);
+  }
+
+  /**
+   * LC-014: a redeliver takes an intent out of FAILED. Ending it cancelled every timer (LC-015),
+   * so what still applies to a live intent is scheduled again (its deadline, LC-020).
+   */
+  onReopened(hook: CreatedHook): void {
+    this.reopenedHooks.push(hook);
   }
 
   /** Issue 4: reply_to completion threads; a returned object is merged into the write answer. */
@@ -104,6 +113,8 @@ export class IntentService {
         await tx.cancelTimers(next.intent_id);
       }
       for (const hook of this.terminalHooks) extras = { ...extras, ...(await hook(tx, next, event)) };
+    } else if (isTerminal(intent.status)) {
+      for (const hook of this.reopenedHooks) await hook(tx, next);
     }
     return { intent: next, event, extras };
   }

@@ -100,6 +100,31 @@ describe.each(STORE_KINDS)('leases and retries (%s store)', (kind) => {
     }
   });
 
+  // LC-020 after LC-014: ending the intent cancelled its deadline timer; the reopened intent's
+  // deadline must still time it out.
+  it('times out a redelivered intent at its deadline', async () => {
+    const clocked = await startServer(kind, { testClock: true });
+    try {
+      const sKey = await clocked.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
+      const receiver = uniqueAddress('poll');
+      const key = await clocked.registerAgent(receiver, { binding: 'poll', lease_seconds: 30, max_delivery_attempts: 1 });
+      const id = (await clocked.send(sKey, receiver, { ttl_seconds: 120 })).body.intent_id;
+      const advance = (ms: number) => clocked.request('POST', '/v1/_test/clock', { body: { advance_ms: ms } });
+      expect((await clocked.request('GET', `/v1/agents/${addressPath(receiver)}/intents?wait_seconds=0`, { key })).body.deliveries).toHaveLength(1);
+      await advance(30_000);
+      const status = async () => (await clocked.request('GET', `/v1/intents/${id}`, { key: sKey })).body.intent.status;
+      expect(await status()).toBe('FAILED');
+      expect((await clocked.request('POST', `/v1/intents/${id}/redeliver`)).status).toBe(200);
+      await advance(60_000);
+      expect(await status()).toBe('SUBMITTED');
+      await advance(31_000);
+      const intent = (await clocked.request('GET', `/v1/intents/${id}`, { key: sKey })).body.intent;
+      expect(intent).toMatchObject({ status: 'TIMED_OUT', error: { code: 'deadline_exceeded' } });
+    } finally {
+      await clocked.dispose();
+    }
+  });
+
   it('refuses the test clock when the extension is off', async () => {
     const res = await server.request('POST', '/v1/_test/clock', { body: { advance_ms: 1 } });
     expect(res.status).toBe(404);
