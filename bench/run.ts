@@ -1,4 +1,5 @@
 // npm run bench [-- --quick] [--profile] [--only=bound,lifecycle,latency,sse,slowdown] [--stores=memory,sqlite] [--loads=25,50,90] [--rounds=N]
+//   [--connections=N] [--window=N] [--slowdown-binding=poll|stream]
 // Measures the reference server against the machine's own limit (bare Fastify), in one run on
 // loopback, with every load generator in its own process; writes bench/results.json and prints
 // a table. Issue 8.
@@ -363,9 +364,8 @@ if (want('slowdown')) {
 // ---------------------------------------------------------------- results
 
 const best = (store: string) => (roundsBy[store] ? mean(roundsBy[store].map((r) => Math.max(r.byBinding.stream.rps, r.byBinding.poll.rps))) : NaN);
-const bounds = measuredBounds;
-const boundRps = bounds.length > 0 ? mean(bounds.map((b) => b.rps)) : NaN;
-const boundCpuMs = bounds.length > 0 ? mean(bounds.map((b) => b.cpuMs)) : NaN;
+const boundRps = measuredBounds.length > 0 ? mean(measuredBounds.map((b) => b.rps)) : NaN;
+const boundCpuMs = measuredBounds.length > 0 ? mean(measuredBounds.map((b) => b.cpuMs)) : NaN;
 const ratio = (store: string) => (roundsBy[store] ? mean(roundsBy[store].map((r) => r.ratio)) : NaN);
 const headline = latencyBy.sqlite?.find((p) => p.load_pct === 50) ?? latencyBy.memory?.find((p) => p.load_pct === 50);
 Object.assign(results, {

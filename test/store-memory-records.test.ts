@@ -21,4 +21,14 @@ describe('memory store records', () => {
     expect((await store.read((tx) => tx.getAgent('agent://t/a')))?.last_delivery_seq).toBe(7);
     expect(read?.last_delivery_seq).toBe(0);
   });
+
+  it('stores a value that is not JSON data as a copy of its own', async () => {
+    const store = new MemoryStore();
+    const when = new Date(0);
+    await store.write((tx) => tx.putAgent({ ...agent(), note: when } as unknown as AgentRecord));
+    const read = (await store.read((tx) => tx.getAgent('agent://t/a'))) as unknown as { note: Date };
+    expect(read.note).not.toBe(when);
+    expect(read.note.getTime()).toBe(0);
+    expect(Object.isFrozen(read.note)).toBe(true);
+  });
 });

@@ -13,8 +13,14 @@ import { SerialQueue } from './serial-queue.js';
 function frozen<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
   const proto = Object.getPrototypeOf(value) as unknown;
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return frozen(structuredClone(value));
-  for (const key of Object.keys(value)) frozen((value as Record<string, unknown>)[key]);
+  // Not JSON data (a Date, say): stored as a copy of its own, so the caller's object stays theirs.
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return Object.freeze(structuredClone(value));
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const child = record[key];
+    const stored = frozen(child);
+    if (stored !== child) record[key] = stored;
+  }
   return Object.freeze(value);
 }
 
