@@ -4,7 +4,7 @@ import type { SchemaName } from '../schemas/index.js';
 
 export type Level = 'MUST' | 'SHOULD' | 'MAY';
 export type Binding = 'stream' | 'poll' | 'http' | 'inbox' | 'internal';
-export type CaseOutcome = 'passed' | 'failed' | 'not_applicable' | 'skipped' | 'errored';
+export type CaseOutcome = 'passed' | 'failed' | 'blocked' | 'not_applicable' | 'skipped' | 'errored';
 
 /** A role names an agent the case needs; the pool registers it (or takes it from --agents). */
 export interface AgentNeed {

@@ -22,6 +22,7 @@ export function summarize(cases: CaseResult[]): RunSummary {
     passed: count('passed'),
     failed: count('failed'),
     errored: count('errored'),
+    blocked: count('blocked'),
     notApplicable: count('not_applicable'),
     skipped: count('skipped'),
     warnings: cases.filter((c) => c.warning).length,

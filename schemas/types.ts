@@ -195,6 +195,10 @@ export interface ConformanceReport {
     passed: ConformanceReportCount;
     failed: ConformanceReportCount;
     errored: ConformanceReportCount;
+    /**
+     * Cases whose precondition could not be established (see blockedBy); not failures.
+     */
+    blocked: ConformanceReportCount;
     notApplicable: ConformanceReportCount;
     skipped: ConformanceReportCount;
     warnings: ConformanceReportCount;
@@ -214,11 +218,15 @@ export interface ConformanceReportCaseResult {
   title: string;
   level: ConformanceReportLevel;
   requirements: string[];
-  outcome: 'passed' | 'failed' | 'not_applicable' | 'skipped' | 'errored';
+  outcome: 'passed' | 'failed' | 'blocked' | 'not_applicable' | 'skipped' | 'errored';
   /**
-   * Why the case was not applicable or skipped.
+   * Why the case was blocked, not applicable or skipped.
    */
   reason?: string;
+  /**
+   * For a blocked case: the case IDs or requirement IDs whose failure kept its precondition from being established.
+   */
+  blockedBy?: string[];
   failure?: {
     message: string;
     expected?: unknown;

@@ -315,7 +315,7 @@ export function mergeDigests(runs: RunDigest[]): RunDigest {
     seed: runs[0].seed,
     durationMs: runs.reduce((n, r) => n + r.durationMs, 0),
     summary: {
-      total: sum('total'), passed: sum('passed'), failed: sum('failed'), errored: sum('errored'), notApplicable: sum('notApplicable'),
+      total: sum('total'), passed: sum('passed'), failed: sum('failed'), errored: sum('errored'), blocked: sum('blocked'), notApplicable: sum('notApplicable'),
       skipped: sum('skipped'), warnings: sum('warnings'), knownFailures: sum('knownFailures'), staleBaseline: sum('staleBaseline'),
     },
     harnessErrors: runs.flatMap((r) => r.harnessErrors),

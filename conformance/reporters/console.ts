@@ -17,6 +17,7 @@ const MARK: Record<CaseResult['outcome'], string> = {
   passed: pc.green('✓'),
   failed: pc.red('✗'),
   errored: pc.red('!'),
+  blocked: pc.yellow('⊘'),
   not_applicable: pc.dim('–'),
   skipped: pc.dim('·'),
 };
