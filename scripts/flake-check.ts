@@ -5,7 +5,7 @@
 // Exit 0 when all runs are clean, 1 otherwise.
 import { parseArgs } from 'node:util';
 import { randomInt } from 'node:crypto';
-import { runControl } from './fault-runs.js';
+import { runControl } from '../test/helpers/fault-runs.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, seed: { type: 'string' } } });
 const runs = Number(values.runs);
