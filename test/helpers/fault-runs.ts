@@ -19,6 +19,13 @@ export const PROPERTY_GROUP = 'PROP';
  * event-loop check off (kit and server share one event loop, and several runs share a process). */
 const SERVER_OPTIONS = { keepaliveSeconds: 2, pressure: { maxEventLoopDelayMs: 0 } };
 
+/**
+ * Cases at once inside one run. The harness already runs several runs side by side in every
+ * process (and a process per core), which keeps the cores busy; cases inside a run go one by one
+ * so that a loaded machine does not turn timing bounds into false kills.
+ */
+export const RUN_CONCURRENCY = 1;
+
 /** One kit run: against the correct embedded server (control / flake), or against a faulted one. */
 export type Job =
   | { kind: 'control'; seed: number }
@@ -71,16 +78,15 @@ async function runAgainstFaulted(faults: readonly string[], seed: number, groups
   const app = await building;
   try {
     const target = await app.listen({ host: '127.0.0.1', port: 0 });
-    // Cases that move the server's test clock run alone; the rest run side by side (the kit's default).
-    return await runConformance({ target, adminKey, seed, only: groups?.map((g) => `${g}-*`) });
+    return await runConformance({ target, adminKey, seed, only: groups?.map((g) => `${g}-*`), concurrency: RUN_CONCURRENCY });
   } finally {
     await app.close();
   }
 }
 
 /** The kit against the correct server, the way a user runs it: embedded, no --target. */
-export function runControl(seed: number): Promise<RunResult> {
-  return runConformance({ seed, embedded: { serverOptions: SERVER_OPTIONS } });
+export function runControl(seed: number, concurrency = RUN_CONCURRENCY): Promise<RunResult> {
+  return runConformance({ seed, embedded: { serverOptions: SERVER_OPTIONS }, concurrency });
 }
 
 export async function runJob(job: Job): Promise<RunDigest> {
