@@ -335,8 +335,10 @@ export async function runConformance(input: RunOptions = {}): Promise<RunResult>
         (c, alone, othersRunning) => runCase(c, deps, alone, othersRunning),
         (index, result) => {
           results[index] = result;
+          const listeners = reporters.filter((r) => r.onCaseEnd);
+          if (listeners.length === 0) return;
           const shown = redact(result);
-          for (const r of reporters) {
+          for (const r of listeners) {
             try {
               r.onCaseEnd?.(shown);
             } catch (err) {
