@@ -306,6 +306,9 @@ export async function runConformance(input: RunOptions = {}): Promise<RunResult>
           planned.push(p);
         }
         planned.sort((a, b) => a.index - b.index);
+      } else {
+        // The response-conformance cases report on what other cases read: with none, nothing to report.
+        for (const p of planned.splice(0)) results[p.index] = { ...baseResult(p.c), outcome: 'skipped', reason: 'no other case ran' };
       }
       for (const r of reporters) r.onStart?.({ runId, target: targetUrl, embedded: !!embedded, seed: options.seed, toRun: planned.length, total: cases.length });
 
