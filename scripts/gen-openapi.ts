@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { STATUS_CODES } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import commonDefs from '../schemas/common.defs.json' with { type: 'json' };
 import { problemCodesOf, routes, type ProblemCode, type RouteSpec } from '../schemas/routes.js';
 import type { SchemaName } from '../schemas/index.js';
 import { bundleSchemas, type JsonObject, type JsonValue } from './schema-bundle.js';
@@ -15,8 +16,12 @@ const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 const ref = (component: string): JsonObject => ({ $ref: `#/components/schemas/${component}` });
 
-/** One address segment (TERM-001); the address travels in the path without 'agent://' (TERM-003). */
-const ADDRESS_SEGMENT: JsonObject = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' };
+/** One address segment (TERM-001), cut from the address pattern of common.defs.json; the address travels in the path without 'agent://' (TERM-003). */
+const ADDRESS_SEGMENT: JsonObject = (() => {
+  const segment = /^\^agent:\/\/(.+)\(\/\1\)\{1,2\}\$$/.exec(commonDefs.$defs.address.pattern)?.[1];
+  if (!segment) throw new Error(`common.defs.json: the address pattern is no longer agent://<segment>(/<segment>){1,2}`);
+  return { type: 'string', pattern: `^${segment}$` };
+})();
 const ADDRESS_VARIANTS = [
   { params: ['org', 'env'], suffix: 'TwoSegments' },
   { params: ['org', 'env', 'name'], suffix: '' },
@@ -334,7 +339,12 @@ export function buildOpenApi(): JsonObject {
     if (route.path.includes('{address}')) {
       for (const variant of ADDRESS_VARIANTS) {
         const path = route.path.replace('{address}', variant.params.map((p) => `{${p}}`).join('/'));
-        const params = variant.params.map((p) => ({ ...idParam(p, ADDRESS_SEGMENT), description: `Segment of the agent address agent://${variant.params.map((q) => `{${q}}`).join('/')}.` }));
+        const last = variant.params[variant.params.length - 1];
+        const params = variant.params.map((p) => ({
+          // TERM-003: the last segment of an address is never 'intents', which agent paths reserve.
+          ...idParam(p, p === last ? { ...ADDRESS_SEGMENT, not: { const: 'intents' } } : ADDRESS_SEGMENT),
+          description: `Segment of the agent address agent://${variant.params.map((q) => `{${q}}`).join('/')} (TERM-001${p === last ? '; never intents, TERM-003' : ''}); not an address: 422 validation_failed (TERM-004).`,
+        }));
         addOperation(path, method, operation(route, params, `${route.id}${variant.suffix}`, variant, ctx));
       }
       continue;
