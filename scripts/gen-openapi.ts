@@ -84,6 +84,15 @@ class ExampleStore {
   }
 }
 
+const TAG_DESCRIPTIONS: Record<string, string> = {
+  'agents': 'Registering agents and pulling their deliveries (spec/02-agents.md, 07-stream.md, 08-poll.md).',
+  'dead-letters': 'Intents whose delivery attempts were exhausted (spec/06-delivery.md).',
+  'discovery': 'Health and the capabilities document (spec/15-discovery.md).',
+  'inbox': 'Inbox threads and the decisions people take on them (spec/10-inbox.md).',
+  'intents': 'Sending, reading, observing and resolving intents (spec/03-intents.md, 05-events.md, 06-delivery.md, 12-results.md).',
+  'test-clock': 'The optional test-clock extension (spec/16-test-clock.md).',
+};
+
 function tagOf(path: string): string {
   const segment = path.split('/')[2] ?? '';
   if (path === '/health' || path.startsWith('/.well-known') || segment === 'capabilities') return 'discovery';
@@ -180,7 +189,7 @@ function problemResponses(route: RouteSpec, { statusOf, examples: store }: Conte
     const entries = (byStatus.get(status) ?? []).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const codes = entries.map(([code]) => code);
     const media: JsonObject = {
-      schema: { allOf: [ref('Problem'), { properties: { status: { const: status }, code: { enum: codes } } }] },
+      schema: { allOf: [ref('Problem'), { required: ['status', 'code'], properties: { status: { type: 'integer', const: status }, code: { type: 'string', enum: codes } } }] },
     };
     const examples = store.refs('Problem', problems.filter(([, p]) => (p as JsonObject).status === status && codes.includes((p as JsonObject).code as ProblemCode)), 'fixtures/problem');
     if (examples) media.examples = examples;
@@ -374,7 +383,12 @@ export function buildOpenApi(): JsonObject {
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ agentKey: [] }, { adminKey: [] }],
-    tags: [...new Set(routes.map((r) => tagOf(r.path)))].sort().map((name) => ({ name })),
+    servers: [{ url: '{origin}', description: 'An AXP server, e.g. npx axp-server --port 8080.', variables: { origin: { default: 'http://127.0.0.1:8080', description: 'Scheme, host and port of the server.' } } }],
+    tags: [...new Set(routes.map((r) => tagOf(r.path)))].sort().map((name) => {
+      const description = TAG_DESCRIPTIONS[name];
+      if (!description) throw new Error(`no description for tag ${name}`);
+      return { name, description };
+    }),
     paths: sortedPaths,
     components: {
       schemas: Object.fromEntries(bundle.components),
