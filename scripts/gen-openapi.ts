@@ -320,6 +320,18 @@ function operation(route: RouteSpec, pathParams: JsonObject[], operationId: stri
   return op;
 }
 
+/**
+ * Segments of the first receiver address with `count` segments among the create-request fixtures,
+ * so an example registration and an example intent meet at the same agent.
+ */
+function addressExample(count: number): string[] | undefined {
+  for (const [, body] of fixtures('intent-create-request')) {
+    const segments = String((body as JsonObject).to_agent).replace(/^agent:\/\//, '').split('/');
+    if (segments.length === count && segments[0] !== 'system') return segments;
+  }
+  return undefined;
+}
+
 function idParam(name: string, schema: JsonObject): JsonObject {
   return { name, in: 'path', required: true, schema };
 }
@@ -349,7 +361,9 @@ export function buildOpenApi(): JsonObject {
       for (const variant of ADDRESS_VARIANTS) {
         const path = route.path.replace('{address}', variant.params.map((p) => `{${p}}`).join('/'));
         const last = variant.params[variant.params.length - 1];
-        const params = variant.params.map((p) => ({
+        const example = addressExample(variant.params.length);
+        const params = variant.params.map((p, i) => ({
+          ...(example ? { example: example[i] } : {}),
           // TERM-003: the last segment of an address is never 'intents', which agent paths reserve.
           ...idParam(p, p === last ? { ...ADDRESS_SEGMENT, not: { const: 'intents' } } : ADDRESS_SEGMENT),
           description: `Segment of the agent address agent://${variant.params.map((q) => `{${q}}`).join('/')} (TERM-001${p === last ? '; never intents, TERM-003' : ''}); not an address: 422 validation_failed (TERM-004).`,

