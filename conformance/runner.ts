@@ -164,7 +164,7 @@ export async function runConformance(input: RunOptions = {}): Promise<RunResult>
   try {
     if (harnessErrors.length === 0) target = await discover(targetUrl, dispatcher, options.timeoutScale, redactions, warnings);
     if (adminKey && harnessErrors.length === 0 && !target.unreachable) {
-      adminCheck = await checkAdminKey(targetUrl, adminKey, runId, dispatcher, options.timeoutScale, redactions);
+      adminCheck = await checkAdminKey(targetUrl, adminKey, runId, target.capabilities, dispatcher, options.timeoutScale, redactions);
       // A refused key is no key: the cases that need one are not applicable, and the run says why once.
       if (adminCheck?.state === 'refused') adminKey = undefined;
     }

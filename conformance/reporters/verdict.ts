@@ -21,10 +21,10 @@ export function causes(run: RunResult): string[] {
   if (run.unreachable) return [`${run.unreachable} (is the server running, and is --target right?)`];
   const blockedByKey = run.cases.filter(needsAdminKey).length;
   if (run.adminKey === 'refused') {
-    return [`the target refused the admin key${run.adminKeyRefusal ? ` (${run.adminKeyRefusal})` : ''}: check --admin-key or AXP_ADMIN_KEY; ${plural(blockedByKey, 'case')} that need it did not run`];
+    return [`the target refused the admin key${run.adminKeyRefusal ? ` (${run.adminKeyRefusal})` : ''}: check --admin-key or AXP_ADMIN_KEY; ${plural(blockedByKey, 'case')} that ${blockedByKey === 1 ? 'needs' : 'need'} it did not run`];
   }
   if (blockedByKey > 0 && run.adminKey !== 'accepted') {
-    return [`no admin key: ${plural(blockedByKey, 'case')} of ${run.summary.total} need one to register their agents; give --admin-key KEY or set AXP_ADMIN_KEY (or provision agents with --agents FILE)`];
+    return [`no admin key: ${plural(blockedByKey, 'case')} of ${run.summary.total} ${blockedByKey === 1 ? 'needs' : 'need'} one to register agents; give --admin-key KEY or set AXP_ADMIN_KEY (or provision agents with --agents FILE)`];
   }
   return [];
 }
