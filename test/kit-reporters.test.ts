@@ -161,6 +161,7 @@ describe('markdown report', () => {
     expect(failures).not.toContain('GAMMA-002');
     expect(md).toContain('GET /v1/capabilities → 200');
     expect(md).toMatch(/### Blocked \(1\)[\s\S]*blocked by AGT-001/);
+    expect(md).toContain('<details><summary>Not applicable (1)</summary>\n\n- no http binding: `BETA-001`\n\n</details>');
     expect(md).not.toContain(AGENT_KEY);
     expect(md).not.toContain(FAKE_ADMIN_KEY);
 

@@ -98,6 +98,14 @@ export function buildMarkdown(run: RunResult): string {
   }
   if (blocked.length > 0) lines.push(`### Blocked (${blocked.length})`, '', 'Not failures: a precondition could not be established.', '', ...caseTable(blocked), '');
   if (warnings.length > 0) lines.push(`### Warnings and known failures (${warnings.length})`, '', ...caseTable(warnings), '');
+  const notApplicable = cases.filter((r) => r.outcome === 'not_applicable');
+  if (notApplicable.length > 0) {
+    const reasons = new Map<string, string[]>();
+    for (const r of notApplicable) reasons.set(r.reason ?? '', [...(reasons.get(r.reason ?? '') ?? []), r.id]);
+    lines.push(`<details><summary>Not applicable (${notApplicable.length})</summary>`, '');
+    for (const [reason, ids] of reasons) lines.push(`- ${mdText(reason || 'no reason given', 300)}: ${ids.slice(0, 20).map(code).join(' ')}${ids.length > 20 ? ` and ${ids.length - 20} more` : ''}`);
+    lines.push('', '</details>', '');
+  }
   for (const e of run.harnessErrors) lines.push(`- harness error: ${mdText(e.split('\n')[0], 400)}`);
   for (const w of run.warnings) lines.push(`- warning: ${mdText(w, 400)}`);
   if (run.harnessErrors.length > 0 || run.warnings.length > 0) lines.push('');
