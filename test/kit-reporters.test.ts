@@ -272,7 +272,7 @@ describe.skipIf(!CHROMIUM)('html report', () => {
     // A passing case's transcript is summarised, and says how to get all of it.
     const passing = page.locator('tr.case-row[data-id="ALPHA-001"]');
     await passing.locator('details.case > summary').click();
-    expect(await passing.locator('details.transcript > summary').textContent()).toContain('30 entries: 15 requests (200 ×15); first 10 shown (--transcripts all keeps every entry)');
+    expect(await passing.locator('details.transcript > summary').textContent()).toContain('30 entries: 15 requests (200 ×15); first 10 shown, without headers and bodies (--transcripts all keeps them whole)');
     expect(dialogs).toEqual([]);
     expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
     await page.close();

@@ -124,5 +124,6 @@ export function describeSummary(s: NonNullable<CaseResult['transcriptSummary']>)
   const parts = [`${s.requests} request${s.requests === 1 ? '' : 's'}${statuses ? ` (${statuses})` : ''}`];
   if (s.sseFrames) parts.push(`${s.sseFrames} SSE frame${s.sseFrames === 1 ? '' : 's'}`);
   if (s.receiverHits) parts.push(`${s.receiverHits} receiver hit${s.receiverHits === 1 ? '' : 's'}`);
-  return `${s.entries} entries: ${parts.join(', ')}; first ${s.kept} shown (--transcripts all keeps every entry)`;
+  const shown = s.kept === s.entries ? 'shown without headers and bodies' : `first ${s.kept} shown, without headers and bodies`;
+  return `${s.entries} entries: ${parts.join(', ')}; ${shown} (--transcripts all keeps them whole)`;
 }
