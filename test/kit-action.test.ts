@@ -53,7 +53,7 @@ describe('action.yml', () => {
   });
 });
 
-describe('the action run step', () => {
+describe('the action run step', { timeout: 120_000 }, () => {
   it('runs the kit, writes the reports and the job summary, and sets its outputs', async () => {
     const out = join(dir, 'pass');
     const summary = join(dir, 'pass-summary.md');

@@ -38,7 +38,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('axp-conformance exit codes', () => {
+// Each CLI run is a fresh process; a test that runs several needs room on a loaded CI machine.
+describe('axp-conformance exit codes', { timeout: 120_000 }, () => {
   it('2 for an unknown flag and for a bad --level', async () => {
     const unknown = await cli(['--no-such-flag']);
     expect(unknown.code).toBe(2);
