@@ -159,6 +159,7 @@ describe('markdown report', () => {
     expect(failures).toContain('| `BETA-002`');
     expect(failures).toContain('| `GAMMA-003`'); // stale: fails the run
     expect(failures).not.toContain('GAMMA-002');
+    expect(md).toContain('<details><summary><code>ALPHA-002</code> title of ALPHA-002</summary>');
     expect(md).toContain('GET /v1/capabilities → 200');
     expect(md).toMatch(/### Blocked \(1\)[\s\S]*blocked by AGT-001/);
     expect(md).toContain('<details><summary>Not applicable (1)</summary>\n\n- no http binding: `BETA-001`\n\n</details>');

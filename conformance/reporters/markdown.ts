@@ -25,6 +25,10 @@ export function mdText(text: string, max = MAX_CELL): string {
   return cut.replace(/[\\`*_[\]|<>&~]/g, (c) => `\\${c}`);
 }
 
+function htmlText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
 /** A fenced block that no backtick run in the text can close early. */
 function fenced(text: string, max = MAX_VALUE): string {
   const body = text.length > max ? `${text.slice(0, max)}… [${text.length - max} more characters]` : text;
@@ -61,7 +65,9 @@ function exchange(r: CaseResult): string | undefined {
 }
 
 function evidence(r: CaseResult): string {
-  const parts = [`<details><summary>${code(r.id)} ${mdText(r.title, 120)}</summary>`, ''];
+  // Inside an HTML element Markdown is not read: the summary line is escaped as HTML.
+  const title = r.title.length > 120 ? `${r.title.slice(0, 119)}…` : r.title;
+  const parts = [`<details><summary><code>${htmlText(r.id)}</code> ${htmlText(title)}</summary>`, ''];
   if (r.failure) {
     parts.push(mdText(r.failure.message, 1000), '');
     if (r.failure.expected !== undefined || r.failure.actual !== undefined) {
