@@ -34,4 +34,10 @@ CREATE INDEX threads_id ON threads (thread_id);
 CREATE TABLE test_clock (id integer PRIMARY KEY CHECK (id = 1), now_ms bigint NOT NULL);
 `,
   },
+  {
+    version: 2,
+    name: 'timer owner',
+    // The process that scheduled a timer (crash tests check that the others fire a dead one's).
+    sql: 'ALTER TABLE timers ADD COLUMN created_by text',
+  },
 ];

@@ -52,7 +52,7 @@ class PgTx implements StoreTx {
   /** Agent versions as first read by this unit (null: read as absent). */
   private readonly agentVersions = new Map<string, number | null>();
 
-  constructor(private readonly db: Queryable, private readonly writing: boolean) {}
+  constructor(private readonly db: Queryable, private readonly writing: boolean, private readonly owner = '') {}
 
   private async q<R = DocRow>(sql: string, args: unknown[] = []): Promise<{ rows: R[]; rowCount: number }> {
     try {
@@ -177,8 +177,9 @@ class PgTx implements StoreTx {
   }
 
   async addTimer(t: NewTimer) {
-    const { rows } = await this.q<{ id: string }>('INSERT INTO timers (due_at, kind, intent_id, data) VALUES ($1, $2, $3, $4) RETURNING id',
-      [t.due_at, t.kind, t.intent_id, JSON.stringify(t.data)]);
+    // created_by names the process that armed it in memory: the others find it by polling (backstop).
+    const { rows } = await this.q<{ id: string }>('INSERT INTO timers (due_at, kind, intent_id, data, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+      [t.due_at, t.kind, t.intent_id, JSON.stringify(t.data), this.owner]);
     return Number(rows[0].id);
   }
   async deleteTimer(id: number) {
@@ -246,8 +247,8 @@ export interface PostgresStoreOptions {
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly ordered = false;
-  /** Tells this process's notifications from other processes'. */
-  readonly processId = randomUUID();
+  /** Tells this process's notifications and timers from other processes': "<OS pid>.<uuid>". */
+  readonly processId = `${process.pid}.${randomUUID()}`;
   readonly pool: pg.Pool;
   readonly ready: Promise<void>;
   private readonly timerClaimMs: number;
@@ -298,7 +299,7 @@ export class PostgresStore implements Store {
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new Error('store closed');
       const client = await this.pool.connect();
-      const tx = new PgTx(client, true);
+      const tx = new PgTx(client, true, this.processId);
       let broken = false;
       try {
         await client.query('BEGIN');
