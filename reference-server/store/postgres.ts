@@ -88,6 +88,9 @@ const toTimer = (r: TimerRow): TimerRecord => ({
   id: Number(r.id), due_at: Number(r.due_at), kind: r.kind, intent_id: r.intent_id, data: JSON.parse(r.data) as Record<string, unknown>,
 });
 
+/** Connections that already carry the store's error listener. */
+const listened = new WeakSet<pg.PoolClient>();
+
 /** Prepared statements: one name per SQL text, parsed once per connection. */
 const statementNames = new Map<string, string>();
 function prepared(text: string, values: unknown[]): pg.QueryConfig {
@@ -136,7 +139,7 @@ class Batch {
   constructor(readonly store: PostgresStore) {}
 
   async connection(): Promise<pg.PoolClient> {
-    if (!this.client) this.client = await this.store.pool.connect();
+    if (!this.client) this.client = await this.store.checkout();
     return this.client;
   }
 
@@ -476,6 +479,20 @@ export class PostgresStore implements Store {
     this.timerClaimMs = options.timerClaimMs ?? 5000;
     this.ready = this.migrate();
     this.ready.catch(() => {});
+  }
+
+  /**
+   * A pooled connection for a batch. The server ending it while it is checked out (a restart,
+   * an administrator) is an 'error' event on it, which would end the process unheard: the
+   * statement in flight fails with that error instead, and the pool drops the connection.
+   */
+  async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    if (!listened.has(client)) {
+      listened.add(client);
+      client.on('error', () => {});
+    }
+    return client;
   }
 
   count(roundTrips: number, statements: number): void {
