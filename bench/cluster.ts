@@ -90,6 +90,7 @@ function procStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
 /** The postmaster of the server a connection reaches (undefined when it is not on this machine). */
 async function postmasterOf(url: string): Promise<number | undefined> {
   const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
   await client.connect();
   try {
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
@@ -208,8 +209,9 @@ try {
   const postmaster = await postmasterOf(postgres.url).catch(() => undefined);
   {
     const c = new pg.Client({ connectionString: postgres.url });
+    c.on('error', () => {});
     await c.connect();
-    version = (await c.query<{ v: string }>('SHOW server_version AS v')).rows[0].v;
+    version = (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v;
     const settings = await c.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')");
     log(`PostgreSQL ${version}: ${settings.rows.map((r) => `${r.name}=${r.setting}`).join(', ')}${postmaster === undefined ? '; its CPU is not on this machine' : ''}`);
     await c.end();
