@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startServer, uniqueAddress, type TestServer } from './helpers/server.js';
-import { createTestDatabase, type TestDatabase } from './postgres-helpers.js';
+import { createTestDatabase, settle, stopTestPostgres, type TestDatabase } from './postgres-helpers.js';
 import { PostgresStore } from '../reference-server/store/postgres.js';
 import { MIGRATIONS } from '../reference-server/store/postgres-migrations.js';
 
 const path = (address: string) => address.replace('agent://', '');
+afterAll(stopTestPostgres);
+
 const fast = { lease_seconds: 0.3, initial_delay_ms: 1, max_delay_ms: 5, max_delivery_attempts: 2 };
 
 describe('postgres store: core behaviours (one process)', () => {
@@ -21,8 +23,8 @@ describe('postgres store: core behaviours (one process)', () => {
     senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
   });
   afterAll(async () => {
-    await server?.close();
-    await db?.drop();
+    await settle('closing the server', () => server?.close());
+    await settle('dropping the test database', () => db?.drop());
   });
 
   it('applies its migrations once, also when several stores start together', async () => {
@@ -108,8 +110,8 @@ describe('postgres store: test clock', () => {
     server = await startServer('postgres', { pgUrl: db.url, testClock: true });
   });
   afterAll(async () => {
-    await server?.close();
-    await db?.drop();
+    await settle('closing the server', () => server?.close());
+    await settle('dropping the test database', () => db?.drop());
   });
 
   it('fires a deadline and reminders when the clock is advanced, each once', async () => {
