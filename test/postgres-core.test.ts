@@ -7,6 +7,7 @@ import { startServer, uniqueAddress, type TestServer } from './helpers/server.js
 import { createTestDatabase, settle, stopTestPostgres, type TestDatabase } from './postgres-helpers.js';
 import { PostgresStore } from '../reference-server/store/postgres.js';
 import { MIGRATIONS } from '../reference-server/store/postgres-migrations.js';
+import { buildServer } from '../reference-server/index.js';
 
 const path = (address: string) => address.replace('agent://', '');
 afterAll(stopTestPostgres);
@@ -99,6 +100,38 @@ describe('postgres store: core behaviours (one process)', () => {
     const id = (await server.request('POST', '/v1/intents', { key: senderKey, body: { intent_type: 'intent.internal.delay.v1', to_agent: uniqueAddress('any'), payload: { seconds: 1 } } })).body.intent_id;
     const events = await server.waitForEvent(id, (e) => e.event_type === 'intent.completed', { key: senderKey });
     expect(events.map((e) => e.event_type)).toContain('intent.waiting');
+  });
+});
+
+describe('postgres store: the admin key across restarts', () => {
+  let db: TestDatabase;
+  beforeAll(async () => { db = await createTestDatabase(); });
+  afterAll(async () => { await settle('dropping the test database', () => db?.drop()); });
+
+  it('processes starting together agree on one generated key, kept by later starts until a key is given', async () => {
+    const apps = await Promise.all([0, 1, 2].map(() => buildServer({ store: db.url, pressure: { maxEventLoopDelayMs: 0 } })));
+    const origins = apps.map((a) => a.axp.settings.adminKeyOrigin).sort();
+    const key = apps.find((a) => a.axp.settings.adminKeyOrigin === 'generated')?.axp.settings.adminKey;
+    const statuses = async (app: typeof apps[number], keys: string[]) => Promise.all(keys.map(async (k) => (await app.inject({ method: 'GET', url: '/v1/dead-letters', headers: { 'x-api-key': k } })).statusCode));
+    try {
+      expect(origins).toEqual(['generated', 'stored', 'stored']);
+      for (const app of apps) expect(await statuses(app, [key!])).toEqual([200]);
+    } finally {
+      await Promise.all(apps.map((a) => a.close()));
+    }
+    const later = await buildServer({ store: db.url, adminKey: 'given-admin-key-0123456789' });
+    try {
+      expect(await statuses(later, [key!, 'given-admin-key-0123456789'])).toEqual([401, 200]);
+    } finally {
+      await later.close();
+    }
+    const after = await buildServer({ store: db.url });
+    try {
+      expect(after.axp.settings.adminKeyOrigin).toBe('stored');
+      expect(await statuses(after, [key!, 'given-admin-key-0123456789'])).toEqual([401, 200]);
+    } finally {
+      await after.close();
+    }
   });
 });
 

@@ -34,4 +34,10 @@ CREATE INDEX threads_id ON threads (thread_id);
 CREATE TABLE test_clock (id integer PRIMARY KEY CHECK (id = 1), now_ms bigint NOT NULL);
 `,
   },
+  {
+    version: 3,
+    name: 'server settings',
+    // Named settings that outlive a restart (the admin key's SHA-256 hash).
+    sql: 'CREATE TABLE server_settings (name text PRIMARY KEY, value text NOT NULL)',
+  },
 ];
