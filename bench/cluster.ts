@@ -3,7 +3,8 @@
 // database. Each virtual user runs whole lifecycles (create → poll → resolve), every call on the
 // next process round-robin, so every lifecycle crosses processes. Prints a table with the
 // machine's core count beside it. PostgreSQL: AXP_BENCH_PG_URL, AXP_TEST_PG_URL, or
-// postgres://axp@127.0.0.1:5432/axp (scripts/ci-postgres.sh); the role must create databases.
+// postgres://axp@127.0.0.1:5432/axp; the role must create databases (test/helpers/postgres-server.ts
+// starts a throwaway one).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
