@@ -42,6 +42,12 @@ CREATE TABLE test_clock (id integer PRIMARY KEY CHECK (id = 1), now_ms bigint NO
   },
   {
     version: 3,
+    name: 'server settings',
+    // Named settings that outlive a restart (the admin key's SHA-256 hash).
+    sql: 'CREATE TABLE server_settings (name text PRIMARY KEY, value text NOT NULL)',
+  },
+  {
+    version: 4,
     name: 'checked writes',
     // A buffered write that must change exactly n rows raises inside the transaction otherwise, so
     // the COMMIT sent in the same round trip never commits around it (40001: run the unit again).

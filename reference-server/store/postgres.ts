@@ -112,7 +112,7 @@ interface Write {
 }
 
 /**
- * A write that must change exactly `rows` rows, checked inside PostgreSQL (axp_expect, migration 3)
+ * A write that must change exactly `rows` rows, checked inside PostgreSQL (axp_expect, migration 4)
  * so that a failed check aborts the transaction before the COMMIT sent with it.
  */
 function guarded(sql: string, rows: number, code: string, message: string): string {
@@ -655,6 +655,21 @@ export class PostgresStore implements Store {
         return;
       }
     }
+  }
+
+  async readSetting(name: string): Promise<string | undefined> {
+    await this.ready;
+    const { rows } = await this.pool.query<{ value: string }>('SELECT value FROM server_settings WHERE name = $1', [name]);
+    return rows[0]?.value;
+  }
+
+  /** With ifAbsent, processes that start together all end with the value of the first (ON CONFLICT DO NOTHING, then read). */
+  async writeSetting(name: string, value: string, options: { ifAbsent?: boolean } = {}): Promise<string> {
+    await this.ready;
+    await this.pool.query(options.ifAbsent
+      ? 'INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING'
+      : 'INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
+    return (await this.readSetting(name))!;
   }
 
   /** Reads run outside a transaction, one statement at a time, and never lock. */
