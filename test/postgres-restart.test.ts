@@ -24,6 +24,8 @@ let phase = 'before';
 
 async function call(base: string, method: string, path: string, key: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const started = Date.now();
+  // An answer belongs to the phase its request was sent in.
+  const sentIn = phase;
   let res: Response;
   let text: string;
   try {
@@ -35,11 +37,11 @@ async function call(base: string, method: string, path: string, key: string, bod
     text = await res.text();
   } catch (error) {
     // No answer within the bound, or the connection failed (the server processes are never stopped here).
-    answers.push({ phase, method, path: path.split('?')[0], status: 0, retryAfter: null, ms: Date.now() - started });
+    answers.push({ phase: sentIn, method, path: path.split('?')[0], status: 0, retryAfter: null, ms: Date.now() - started });
     throw error;
   }
   const ms = Date.now() - started;
-  answers.push({ phase, method, path: path.split('?')[0], status: res.status, retryAfter: res.headers.get('retry-after'), ms });
+  answers.push({ phase: sentIn, method, path: path.split('?')[0], status: res.status, retryAfter: res.headers.get('retry-after'), ms });
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, ms };
 }
 
@@ -153,13 +155,15 @@ describe('PostgreSQL stopped and started under load', () => {
     const acceptedBefore = new Set(accepted);
 
     // The outage: a fast shutdown, two seconds down, a start on the same data.
-    phase = 'outage';
+    phase = 'stopping';
     await server.stop();
+    phase = 'outage';
     const down = Date.now();
     while (Date.now() - down < 2000) {
       await call(next(), 'POST', '/v1/intents', senderKey, { intent_type: 'restart.probe.v1', to_agent: pollAddress, payload: {} }).catch(() => undefined);
       await call(next(), 'GET', `/v1/intents/${observed}`, senderKey).catch(() => undefined);
     }
+    phase = 'starting';
     await server.start();
     phase = 'after';
 

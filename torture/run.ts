@@ -15,7 +15,7 @@ const positive = (v: string) => {
 };
 const program = new Command()
   .name('torture')
-  .option('--quick', 'CI size: 3 kills (4 on postgres)', false)
+  .option('--quick', 'CI size: 3 kills', false)
   .option('--kills <n>', 'number of kill -9s', positive)
   .option('--store <store>', 'sqlite (one process) or postgres (several processes on one database)', (v) => {
     if (v !== 'sqlite' && v !== 'postgres') throw new InvalidArgumentError('sqlite or postgres');
@@ -27,10 +27,11 @@ const program = new Command()
 
 program.parse();
 const opts = program.opts<{ quick: boolean; kills?: number; out: string; store: 'sqlite' | 'postgres'; processes?: number; pgUrl?: string }>();
+const began = Date.now();
 const base = opts.store === 'postgres' ? (opts.quick ? POSTGRES_QUICK : POSTGRES_FULL) : (opts.quick ? QUICK : FULL);
 const results = await runTorture({
   ...base, kills: opts.kills ?? base.kills, processes: opts.processes ?? base.processes, pgUrl: opts.pgUrl,
-  log: (line) => console.log(`torture: ${line}`),
+  log: (line) => console.log(`torture: [${((Date.now() - began) / 1000).toFixed(1)} s] ${line}`),
 });
 writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(JSON.stringify(results, null, 2));

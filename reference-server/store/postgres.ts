@@ -236,6 +236,13 @@ class PgTx implements StoreTx {
   readonly precommits: (() => void)[] = [];
   /** Agent versions as first read by this unit (null: read as absent). */
   private readonly agentVersions = new Map<string, number | null>();
+  /**
+   * Intents this unit holds locked (read FOR UPDATE) or inserted, as this unit last wrote them:
+   * nobody else can change them before the commit, so they are read once per unit.
+   */
+  private readonly intents = new Map<string, Intent | undefined>();
+  /** The open delivery of an intent in `intents`, kept in step with this unit's own writes. */
+  private readonly open = new Map<string, DeliveryRecord | undefined>();
 
   /** batch: a write unit; without one, reads straight from the pool (no transaction, no locks). */
   constructor(private readonly store: PostgresStore, private readonly batch?: Batch) {}
@@ -292,16 +299,22 @@ class PgTx implements StoreTx {
   async listAgents() { return parseAll<AgentRecord>((await this.q('SELECT doc FROM agents ORDER BY address', [], ['agents'])).rows); }
 
   async getIntent(intentId: string) {
-    const lock = this.writing ? ' FOR UPDATE' : '';
-    return parse<Intent>((await this.q(`SELECT doc FROM intents WHERE intent_id = $1${lock}`, [intentId], ['intents'])).rows);
+    if (!this.writing) return parse<Intent>((await this.q('SELECT doc FROM intents WHERE intent_id = $1', [intentId], ['intents'])).rows);
+    if (this.intents.has(intentId)) return this.intents.get(intentId);
+    const intent = parse<Intent>((await this.q('SELECT doc FROM intents WHERE intent_id = $1 FOR UPDATE', [intentId], ['intents'])).rows);
+    this.intents.set(intentId, intent);
+    return intent;
   }
   private intentValues(intent: Intent): string {
     return `(${lit(intent.intent_id)}, ${lit(intent.from_agent)}, ${lit(intent.to_agent)}, ${lit(intent.status)}, ${lit(JSON.stringify(intent))})`;
   }
   async insertIntent(intent: Intent) {
+    this.intents.set(intent.intent_id, intent);
+    this.open.set(intent.intent_id, undefined);
     await this.w({ table: 'intents', head: 'INSERT INTO intents (intent_id, from_agent, to_agent, status, doc) VALUES', sql: this.intentValues(intent), key: `i:${intent.intent_id}` });
   }
   async updateIntent(intent: Intent) {
+    if (this.intents.has(intent.intent_id)) this.intents.set(intent.intent_id, intent);
     await this.w({
       table: 'intents', key: `i:${intent.intent_id}`, insertAs: this.intentValues(intent),
       sql: guarded(`UPDATE intents SET status = ${lit(intent.status)}, doc = ${lit(JSON.stringify(intent))} WHERE intent_id = ${lit(intent.intent_id)}`, 1, 'P0002', 'no such intent'),
@@ -332,16 +345,29 @@ class PgTx implements StoreTx {
 
   /** Intent first: lock the intent a delivery or timer belongs to before reading the row itself. */
   private async lockIntentOf(table: 'deliveries' | 'timers', column: string, value: unknown): Promise<void> {
-    if (this.writing) await this.q(`SELECT 1 FROM intents WHERE intent_id = (SELECT intent_id FROM ${table} WHERE ${column} = $1) FOR UPDATE`, [value], ['intents', table]);
+    if (!this.writing) return;
+    const { rows } = await this.q<DocRow & { intent_id: string }>(`SELECT intent_id, doc FROM intents WHERE intent_id = (SELECT intent_id FROM ${table} WHERE ${column} = $1) FOR UPDATE`, [value], ['intents', table]);
+    if (rows[0] && !this.intents.has(rows[0].intent_id)) this.intents.set(rows[0].intent_id, JSON.parse(rows[0].doc) as Intent);
+  }
+
+  /** Keeps the open-delivery cache of a locked intent in step with a delivery this unit wrote. */
+  private wroteDelivery(d: DeliveryRecord, inserted: boolean): void {
+    if (!this.open.has(d.intent_id)) return;
+    const isOpen = d.state === 'pending' || d.state === 'leased';
+    const current = this.open.get(d.intent_id);
+    if (inserted || current?.delivery_id === d.delivery_id) this.open.set(d.intent_id, isOpen ? d : undefined);
+    else if (isOpen) this.open.delete(d.intent_id);
   }
 
   private deliveryValues(d: DeliveryRecord): string {
     return `(${lit(d.delivery_id)}, ${lit(d.intent_id)}, ${lit(d.agent)}, ${lit(d.state)}, ${lit(d.agent_seq)}, ${lit(JSON.stringify(d))})`;
   }
   async insertDelivery(d: DeliveryRecord) {
+    this.wroteDelivery(d, true);
     await this.w({ table: 'deliveries', head: 'INSERT INTO deliveries (delivery_id, intent_id, agent, state, agent_seq, doc) VALUES', sql: this.deliveryValues(d), key: `d:${d.delivery_id}` });
   }
   async updateDelivery(d: DeliveryRecord) {
+    this.wroteDelivery(d, false);
     await this.w({
       table: 'deliveries', key: `d:${d.delivery_id}`, insertAs: this.deliveryValues(d),
       sql: `UPDATE deliveries SET state = ${lit(d.state)}, agent_seq = ${lit(d.agent_seq)}, doc = ${lit(JSON.stringify(d))} WHERE delivery_id = ${lit(d.delivery_id)}`,
@@ -352,16 +378,24 @@ class PgTx implements StoreTx {
     return parse<DeliveryRecord>((await this.q('SELECT doc FROM deliveries WHERE delivery_id = $1', [deliveryId], ['deliveries'])).rows);
   }
   async openDelivery(intentId: string) {
+    if (this.open.has(intentId)) return this.open.get(intentId);
     const { rows } = await this.q("SELECT doc FROM deliveries WHERE intent_id = $1 AND state IN ('pending', 'leased') ORDER BY ord DESC LIMIT 1", [intentId], ['deliveries']);
-    return parse<DeliveryRecord>(rows);
+    const open = parse<DeliveryRecord>(rows);
+    // Only while this unit holds the intent can nobody else open or close its deliveries.
+    if (this.writing && this.intents.get(intentId) !== undefined) this.open.set(intentId, open);
+    return open;
   }
   async pendingDeliveries(agent: string, limit: number) {
     // A claim: rows another process is claiming (or whose intent it is writing) are skipped, not waited for.
-    const sql = this.writing
-      ? `SELECT d.doc FROM deliveries d JOIN intents i ON i.intent_id = d.intent_id
-         WHERE d.agent = $1 AND d.state = 'pending' ORDER BY d.ord LIMIT $2 FOR UPDATE OF d, i SKIP LOCKED`
-      : "SELECT doc FROM deliveries WHERE agent = $1 AND state = 'pending' ORDER BY ord LIMIT $2";
-    return parseAll<DeliveryRecord>((await this.q(sql, [agent, limit], ['deliveries', 'intents'])).rows);
+    if (!this.writing) return parseAll<DeliveryRecord>((await this.q("SELECT doc FROM deliveries WHERE agent = $1 AND state = 'pending' ORDER BY ord LIMIT $2", [agent, limit], ['deliveries'])).rows);
+    // The intents come along, locked: the claim reads each of them next.
+    const { rows } = await this.q<DocRow & { intent: string }>(`SELECT d.doc, i.doc AS intent FROM deliveries d JOIN intents i ON i.intent_id = d.intent_id
+         WHERE d.agent = $1 AND d.state = 'pending' ORDER BY d.ord LIMIT $2 FOR UPDATE OF d, i SKIP LOCKED`, [agent, limit], ['deliveries', 'intents']);
+    for (const row of rows) {
+      const intent = JSON.parse(row.intent) as Intent;
+      if (!this.intents.has(intent.intent_id)) this.intents.set(intent.intent_id, intent);
+    }
+    return parseAll<DeliveryRecord>(rows);
   }
   async leasedDeliveries(agent: string, since: number) {
     const { rows } = await this.q("SELECT doc FROM deliveries WHERE agent = $1 AND state = 'leased' AND agent_seq > $2 ORDER BY agent_seq", [agent, since], ['deliveries']);
