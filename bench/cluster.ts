@@ -115,7 +115,7 @@ function postgresCpuMs(postmaster: number | undefined): number {
 // ------------------------------------------------------------ phases
 
 interface Bound { rps: number }
-interface PerLifecycle { round_trips: number; statements: number; commits: number; units: number; replays: number; server_cpu_ms: number; postgres_cpu_ms: number }
+interface PerLifecycle { round_trips: number; statements: number; commits: number; units: number; replays: number; server_cpu_ms: number; postgres_cpu_ms: number; wal_bytes: number }
 interface Lifecycle { rps: number; errors: number; per_lifecycle: PerLifecycle; server_cpu_pct: number; postgres_cpu_pct: number }
 
 let responseBytes = 700;
@@ -134,15 +134,30 @@ async function measureBound(): Promise<Bound> {
 
 const sum = (samples: Memory[], pick: (m: Memory) => number) => samples.reduce((n, m) => n + pick(m), 0);
 
-async function lifecycle(servers: ServerProc[], urls: string[], binding: 'stream' | 'poll', sender: AgentKey, postmaster: number | undefined): Promise<Lifecycle> {
+/** The server's WAL position, bytes (what a lifecycle writes to disk and to replicas). */
+async function walBytes(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ b: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS b");
+    return Number(rows[0].b);
+  } finally {
+    await client.end();
+  }
+}
+
+async function lifecycle(servers: ServerProc[], urls: string[], binding: 'stream' | 'poll', sender: AgentKey, postmaster: number | undefined, dbUrl: string): Promise<Lifecycle> {
   const receivers = await agents(urls, binding);
   const send = WorkerProc.start({ role: 'sender', url: urls[0], urls, key: sender.key, agents: receivers.map((a) => a.address), body: CREATE_BODY, connections: CONNECTIONS, window: WINDOW, record: false, observeEvery: 0 });
   const agent = WorkerProc.start({ role: 'agent', url: urls[0], urls, binding, agents: receivers, pollersPerAgent: 2, connections: CONNECTIONS, record: false });
   agent.onCredit((n) => send.send({ type: 'credit', n }));
   const before = await Promise.all(servers.map((s) => s.memory()));
   const pgBefore = postgresCpuMs(postmaster);
+  const walBefore = await walBytes(dbUrl);
   const results = await runWorkers([send, agent], TR.warmupMs, TR.measureMs);
   const pgAfter = postgresCpuMs(postmaster);
+  const walAfter = await walBytes(dbUrl);
   const after = await Promise.all(servers.map((s) => s.memory()));
   const errors = results.reduce((n, r) => n + r.errors, 0);
   const first = results.find((r) => r.firstError)?.firstError;
@@ -160,7 +175,7 @@ async function lifecycle(servers: ServerProc[], urls: string[], binding: 'stream
     per_lifecycle: {
       round_trips: per(delta((m) => m.pg?.roundTrips ?? 0)), statements: per(delta((m) => m.pg?.statements ?? 0)),
       commits: per(delta((m) => m.pg?.commits ?? 0)), units: per(delta((m) => m.pg?.units ?? 0)), replays: per(delta((m) => m.pg?.replays ?? 0)),
-      server_cpu_ms: per(serverCpu), postgres_cpu_ms: per(pgAfter - pgBefore),
+      server_cpu_ms: per(serverCpu), postgres_cpu_ms: per(pgAfter - pgBefore), wal_bytes: round((walAfter - walBefore) / lifecycles),
     },
     server_cpu_pct: round((100 * serverCpu) / wall), postgres_cpu_pct: round((100 * (pgAfter - pgBefore)) / wall),
   };
@@ -232,7 +247,7 @@ try {
         const byBinding: Partial<Record<'stream' | 'poll', Lifecycle>> = {};
         const ratios: Record<string, number> = {};
         for (const binding of ['stream', 'poll'] as const) {
-          const result = await lifecycle(servers, urls, binding, sender, postmaster);
+          const result = await lifecycle(servers, urls, binding, sender, postmaster, database.url);
           byBinding[binding] = result;
           log(`  ${binding}: ${round(result.rps)} lifecycles/s; per lifecycle ${JSON.stringify(result.per_lifecycle)}; server ${result.server_cpu_pct} %, PostgreSQL ${result.postgres_cpu_pct} % of a core`);
           bounds.push(await measureBound());
@@ -280,6 +295,7 @@ const results = {
   round_trips_per_lifecycle: byCount((r) => (r.stream.rps >= r.poll.rps ? r.stream : r.poll).per_lifecycle.round_trips),
   statements_per_lifecycle: byCount((r) => (r.stream.rps >= r.poll.rps ? r.stream : r.poll).per_lifecycle.statements),
   postgres_cpu_ms_per_lifecycle: byCount((r) => (r.stream.rps >= r.poll.rps ? r.stream : r.poll).per_lifecycle.postgres_cpu_ms),
+  wal_bytes_per_lifecycle: byCount((r) => (r.stream.rps >= r.poll.rps ? r.stream : r.poll).per_lifecycle.wal_bytes),
   p99_delivery_ms_1_process_50pct: half.length ? round(mean(half.map((p) => p.delivery_ms.p99)), 2) : null,
   by_processes: rows,
   targets: {
