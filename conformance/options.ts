@@ -5,7 +5,7 @@ import type { ConformanceCase } from './case.js';
 import { loadAgentsFile, parseAgentsFile, type AgentsFile } from './agents.js';
 import { loadBaseline, parseBaseline, type Baseline } from './baseline.js';
 import { UsageError } from './errors.js';
-import { isReporterName, type Reporter, type ReporterName } from './reporters/reporter.js';
+import { isReporterName, REPORTER_NAMES, TRANSCRIPT_POLICIES, type Reporter, type ReporterName, type TranscriptPolicy } from './reporters/reporter.js';
 import { isLevelOption, parsePatterns, type LevelOption } from './selection.js';
 import type { EmbeddedOptions } from './embedded.js';
 import type { PropertySettings } from './properties/harness.js';
@@ -41,6 +41,8 @@ export interface RunOptions {
   outDir?: string;
   /** Print every case's transcript on the console reporter. */
   trace?: boolean;
+  /** Transcripts the file reports keep: `failing` (default: whole for every case but a passing one, which is summarised) or `all`. */
+  transcripts?: TranscriptPolicy;
   /** Run these cases instead of the registry's (own cases, tests). */
   cases?: ConformanceCase[];
   /** Cases run at once (default DEFAULT_CONCURRENCY; 1 runs them one by one). Exclusive cases run alone. */
@@ -67,6 +69,7 @@ export interface ResolvedOptions {
   reporters: Array<ReporterName | Reporter>;
   outDir: string;
   trace: boolean;
+  transcripts: TranscriptPolicy;
   cases?: ConformanceCase[];
   concurrency: number;
   embedded?: EmbeddedOptions;
@@ -104,8 +107,10 @@ export async function resolveOptions(options: RunOptions): Promise<ResolvedOptio
   const properties: PropertySettings = { deep: false, ...options.properties };
   if (properties.runs !== undefined && (!Number.isInteger(properties.runs) || properties.runs < 1)) throw new UsageError(`--runs must be a positive integer, got ${properties.runs}`);
   for (const r of options.reporters ?? []) {
-    if (typeof r === 'string' && !isReporterName(r)) throw new UsageError(`unknown reporter ${r} (console, json, junit, html)`);
+    if (typeof r === 'string' && !isReporterName(r)) throw new UsageError(`unknown reporter ${r} (${REPORTER_NAMES.join(', ')})`);
   }
+  const transcripts = options.transcripts ?? 'failing';
+  if (!TRANSCRIPT_POLICIES.includes(transcripts)) throw new UsageError(`--transcripts must be ${TRANSCRIPT_POLICIES.join(' or ')}, got ${String(transcripts)}`);
   const baseline =
     options.baseline === undefined ? new Map<string, string>()
     : typeof options.baseline === 'string' ? await loadBaseline(options.baseline)
@@ -128,6 +133,7 @@ export async function resolveOptions(options: RunOptions): Promise<ResolvedOptio
     reporters: options.reporters ?? [],
     outDir: options.outDir ?? 'conformance-report',
     trace: options.trace ?? false,
+    transcripts,
     cases: options.cases,
     concurrency,
     embedded: options.embedded,

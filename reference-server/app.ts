@@ -13,7 +13,8 @@ import { DeliveryEngine } from './delivery/engine.js';
 import { bindingAdapters } from './delivery/index.js';
 import { installIntentTimers } from './timers/index.js';
 import { SseRegistry } from './sse.js';
-import { Authenticator, generateAdminKey } from './auth.js';
+import { Authenticator } from './auth.js';
+import { resolveAdminKey, type AdminKey } from './admin-key.js';
 import { BODY_LIMIT_BYTES, frameworkErrorHandler, installPlumbing } from './http-plumbing.js';
 import { RouteRegistrar, mountRoutes } from './routes/registrar.js';
 import { pageModules, routeModules } from './routes/index.js';
@@ -25,8 +26,14 @@ import { installOverloadProtection, type PressureLimits, type RateLimitSettings 
 export interface BuildServerOptions {
   /** 'memory', 'sqlite:<file>', 'postgres://USER@HOST:PORT/DB', or a Store instance. Default 'sqlite:./axp.db'. */
   store?: string | Store;
-  /** The admin key; generated when absent (read it back from `server.axp.settings.adminKey`). */
+  /**
+   * The admin key (default env AXP_ADMIN_KEY). Absent: a durable store's kept key (its hash),
+   * else a generated one (read it back from `server.axp.settings.adminKey`). Given to a durable
+   * store, it replaces the kept one (admin-key.ts).
+   */
   adminKey?: string;
+  /** Replaces a durable store's kept admin key with a generated one (ignored when adminKey is given). */
+  rotateAdminKey?: boolean;
   /** Enables the test-clock extension (CLK-001) and drives every timer from it. */
   testClock?: boolean;
   allowPrivateCallbacks?: boolean;
@@ -66,7 +73,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   // Checked before the first await: scripts/fault-runs.ts sets AXP_ALLOW_FAULTS only around this call.
   const faults = resolveFaults(options.faults);
   const settings: ServerSettings = {
-    adminKey: options.adminKey ?? process.env.AXP_ADMIN_KEY ?? generateAdminKey(),
+    adminKeyOrigin: 'given',
     testClock: options.testClock ?? false,
     allowPrivateCallbacks: options.allowPrivateCallbacks ?? false,
     strictAddresses: options.strictAddresses ?? false,
@@ -76,6 +83,15 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     secretOverlapMs: options.secretOverlapMs,
   };
   const store = typeof options.store === 'object' ? options.store : openStore(options.store ?? 'sqlite:./axp.db');
+  let admin: AdminKey;
+  try {
+    admin = await resolveAdminKey(store, options.adminKey ?? process.env.AXP_ADMIN_KEY, options.rotateAdminKey);
+  } catch (error) {
+    if (typeof options.store !== 'object') await store.close().catch(() => {});
+    throw error;
+  }
+  settings.adminKey = admin.key;
+  settings.adminKeyOrigin = admin.origin;
   const clock = options.clock ?? (settings.testClock ? new TestClock() : new RealClock());
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true, frameworkErrors: frameworkErrorHandler });
   const log = (message: string, error: unknown) => app.log.error({ err: error }, message);
@@ -94,7 +110,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   installIntentTimers(ctx);
   app.decorate('axp', ctx);
 
-  const auth = new Authenticator(settings.adminKey, store);
+  const auth = new Authenticator(admin.hash, store);
   await installOverloadProtection(app, options.pressure, options.rateLimit);
   installPlumbing(app, (error) => log('request failed', error), faults);
   const registrar = new RouteRegistrar();

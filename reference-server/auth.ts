@@ -47,8 +47,9 @@ export class Authenticator {
   /** presented key → its hash (a function of the key alone, so never stale); bounded. */
   private readonly hashes = new Map<string, string>();
 
-  constructor(adminKey: string, private readonly store: Store) {
-    this.adminHash = Buffer.from(hashKey(adminKey), 'hex');
+  /** adminKeyHash: SHA-256 hex of the admin key (admin-key.ts). */
+  constructor(adminKeyHash: string, private readonly store: Store) {
+    this.adminHash = Buffer.from(adminKeyHash, 'hex');
   }
 
   async authenticate(headers: IncomingHttpHeaders): Promise<Caller> {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npx axp-server [--port 8080] [--host 127.0.0.1] [--store sqlite:./axp.db | memory | postgres://USER@HOST:PORT/DB] [--admin-key KEY] …
+// npx axp-server [--port 8080] [--host 127.0.0.1] [--store sqlite:./axp.db | memory | postgres://USER@HOST:PORT/DB] [--admin-key KEY | --rotate-admin-key] …
 import { Command, InvalidArgumentError } from 'commander';
 import { buildServer } from './app.js';
 import { SERVER_VERSION } from './routes/discovery.js';
@@ -18,7 +18,8 @@ const program = new Command()
   .option('--port <port>', 'port to listen on (0 = any free port)', integer(0, 65535), 8080)
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--store <store>', 'sqlite:<file>, memory, or postgres://USER@HOST:PORT/DB (several processes may share one database)', 'sqlite:./axp.db')
-  .option('--admin-key <key>', 'admin API key (env AXP_ADMIN_KEY; generated and printed when absent)')
+  .option('--admin-key <key>', 'admin API key (env AXP_ADMIN_KEY); a durable store keeps its hash, so later starts need no flag. Absent: the kept one, or a generated one printed once')
+  .option('--rotate-admin-key', 'replace the kept admin key with a generated one, printed once (the old one then answers 401)', false)
   .option('--test-clock', 'enable the test-clock extension (POST /v1/_test/clock)', false)
   .option('--allow-private-callbacks', 'allow http callback URLs on private, loopback and link-local addresses', false)
   .option('--strict-addresses', 'refuse intents to unregistered agents (404 agent_not_found)', false)
@@ -32,7 +33,7 @@ const program = new Command()
 
 program.parse();
 const opts = program.opts<{
-  port: number; host: string; store: string; adminKey?: string; testClock: boolean;
+  port: number; host: string; store: string; adminKey?: string; rotateAdminKey: boolean; testClock: boolean;
   allowPrivateCallbacks: boolean; strictAddresses: boolean; keepaliveSeconds: number; log: boolean;
   maxEventLoopDelay: number; maxRssMb: number; rateLimit?: number; fault: string[]; listFaults: boolean;
 }>();
@@ -51,7 +52,7 @@ try {
 
 const adminKey = opts.adminKey ?? process.env.AXP_ADMIN_KEY;
 const app = await buildServer({
-  store: opts.store, adminKey, testClock: opts.testClock, allowPrivateCallbacks: opts.allowPrivateCallbacks,
+  store: opts.store, adminKey, rotateAdminKey: opts.rotateAdminKey, testClock: opts.testClock, allowPrivateCallbacks: opts.allowPrivateCallbacks,
   strictAddresses: opts.strictAddresses, keepaliveSeconds: opts.keepaliveSeconds, logger: opts.log,
   pressure: { maxEventLoopDelayMs: opts.maxEventLoopDelay, maxRssBytes: opts.maxRssMb * 1024 * 1024 },
   rateLimit: opts.rateLimit ? { max: opts.rateLimit } : undefined,
@@ -60,7 +61,14 @@ const app = await buildServer({
 const url = await app.listen({ port: opts.port, host: opts.host });
 console.log(`axp-server listening on ${url}`);
 if (opts.fault.length > 0) console.log(`axp-server: FAULT MODES ON (deliberately non-conformant): ${opts.fault.join(', ')}`);
-if (!adminKey) console.log(`admin key (shown once): ${app.axp.settings.adminKey}`);
+const { adminKeyOrigin } = app.axp.settings;
+const kept = app.axp.store.readSetting !== undefined;
+if (adminKeyOrigin === 'generated' || adminKeyOrigin === 'rotated') {
+  console.log(`admin key (shown once): ${app.axp.settings.adminKey}`);
+  if (kept) console.log('axp-server: the store keeps its SHA-256 hash; later starts accept the same key (--rotate-admin-key replaces it)');
+} else if (adminKeyOrigin === 'stored') {
+  console.log('axp-server: admin key: the one printed by an earlier start (the store keeps its hash); --admin-key KEY or --rotate-admin-key replaces it');
+}
 
 let closing = false;
 const stop = (signal: string) => {

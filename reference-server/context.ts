@@ -13,7 +13,10 @@ import type { FaultSet } from './faults.js';
 export type PolicyCheck = (policy: DeliveryPolicy, address: string) => Promise<void>;
 
 export interface ServerSettings {
-  adminKey: string;
+  /** The admin key when this start knows it: given, or generated now (admin-key.ts); absent when an earlier start's hash was kept. */
+  adminKey?: string;
+  /** How the admin key was settled at start. */
+  adminKeyOrigin: 'given' | 'generated' | 'rotated' | 'stored';
   testClock: boolean;
   allowPrivateCallbacks: boolean;
   strictAddresses: boolean;

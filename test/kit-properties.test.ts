@@ -86,8 +86,8 @@ describe('model', () => {
 });
 
 /**
- * Findings the property layer made in the reference server (/work/coord/server-findings.md
- * F-P1..F-P3), all fixed: every case must pass. A future finding goes here until it is fixed.
+ * Findings the property layer made in the reference server (replayed by the PROP-1NN regression
+ * cases), all fixed: every case must pass. A future finding goes here until it is fixed.
  */
 const KNOWN_SERVER_FINDINGS = new Set<string>();
 

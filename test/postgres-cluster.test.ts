@@ -6,7 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, uniqueAddress } from './helpers/server.js';
-import { createTestDatabase, startServerProcess, type ServerProcess, type TestDatabase } from './postgres-helpers.js';
+import { createTestDatabase, settle, startServerProcess, stopTestPostgres, type ServerProcess, type TestDatabase } from './postgres-helpers.js';
+
+afterAll(stopTestPostgres);
 
 const path = (address: string) => address.replace('agent://', '');
 
@@ -53,8 +55,8 @@ describe('postgres cluster: three processes on one database', () => {
     urls = procs.map((p) => p.url);
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    await db?.drop();
+    await settle('stopping the servers', () => Promise.all(procs.map((p) => p.stop())));
+    await settle('dropping the test database', () => db?.drop());
   });
 
   it('concurrent duplicates sent to different processes create one intent', async () => {
@@ -142,13 +144,13 @@ describe('postgres cluster: three processes on one database', () => {
 describe('postgres cluster: kill -9 of one process mid-load', () => {
   let db: TestDatabase;
   let procs: ServerProcess[] = [];
-  let receiverServer: Server;
+  let receiverServer: Server | undefined;
   const hits: string[] = [];
   let onHit: () => void = () => {};
   beforeAll(async () => {
     db = await createTestDatabase();
     procs = await Promise.all([0, 1, 2].map(() => startServerProcess(db.url, ['--allow-private-callbacks'])));
-    receiverServer = createServer((req, res) => {
+    const receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => { body += c.toString(); });
       req.on('end', () => {
@@ -158,17 +160,23 @@ describe('postgres cluster: kill -9 of one process mid-load', () => {
         setTimeout(() => { res.writeHead(200); res.end(); }, 200);
       });
     });
-    await new Promise<void>((resolve) => receiverServer.listen(0, '127.0.0.1', resolve));
+    receiverServer = receiver;
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    await new Promise((resolve) => receiverServer?.close(resolve));
-    await db?.drop();
+    await settle('stopping the servers', () => Promise.all(procs.map((p) => p.stop())));
+    // A receiver that never started has nothing to close; open keep-alive connections are cut.
+    const receiver = receiverServer;
+    await settle('closing the receiver', () => receiver && new Promise<void>((resolve) => {
+      receiver.close(() => resolve());
+      receiver.closeAllConnections();
+    }));
+    await settle('dropping the test database', () => db?.drop());
   });
 
   it('the other processes finish the dead one\'s work after its leases', async () => {
     const urls = procs.map((p) => p.url);
-    const port = (receiverServer.address() as AddressInfo).port;
+    const port = (receiverServer!.address() as AddressInfo).port;
     const senderKey = await register(urls[0], uniqueAddress('sender'), { binding: 'poll' });
     const pushed = uniqueAddress('http');
     await register(urls[0], pushed, { binding: 'http', url: `http://127.0.0.1:${port}/hook`, timeout_ms: 1000, initial_delay_ms: 10, max_delay_ms: 50, max_delivery_attempts: 10, max_concurrency: 4 });

@@ -4,11 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startServer, uniqueAddress, type TestServer } from './helpers/server.js';
-import { createTestDatabase, type TestDatabase } from './postgres-helpers.js';
+import { createTestDatabase, settle, stopTestPostgres, type TestDatabase } from './postgres-helpers.js';
 import { PostgresStore } from '../reference-server/store/postgres.js';
 import { MIGRATIONS } from '../reference-server/store/postgres-migrations.js';
+import { buildServer } from '../reference-server/index.js';
 
 const path = (address: string) => address.replace('agent://', '');
+afterAll(stopTestPostgres);
+
 const fast = { lease_seconds: 0.3, initial_delay_ms: 1, max_delay_ms: 5, max_delivery_attempts: 2 };
 
 describe('postgres store: core behaviours (one process)', () => {
@@ -21,8 +24,8 @@ describe('postgres store: core behaviours (one process)', () => {
     senderKey = await server.registerAgent(uniqueAddress('sender'), { binding: 'poll' });
   });
   afterAll(async () => {
-    await server?.close();
-    await db?.drop();
+    await settle('closing the server', () => server?.close());
+    await settle('dropping the test database', () => db?.drop());
   });
 
   it('applies its migrations once, also when several stores start together', async () => {
@@ -100,6 +103,38 @@ describe('postgres store: core behaviours (one process)', () => {
   });
 });
 
+describe('postgres store: the admin key across restarts', () => {
+  let db: TestDatabase;
+  beforeAll(async () => { db = await createTestDatabase(); });
+  afterAll(async () => { await settle('dropping the test database', () => db?.drop()); });
+
+  it('processes starting together agree on one generated key, kept by later starts until a key is given', async () => {
+    const apps = await Promise.all([0, 1, 2].map(() => buildServer({ store: db.url, pressure: { maxEventLoopDelayMs: 0 } })));
+    const origins = apps.map((a) => a.axp.settings.adminKeyOrigin).sort();
+    const key = apps.find((a) => a.axp.settings.adminKeyOrigin === 'generated')?.axp.settings.adminKey;
+    const statuses = async (app: typeof apps[number], keys: string[]) => Promise.all(keys.map(async (k) => (await app.inject({ method: 'GET', url: '/v1/dead-letters', headers: { 'x-api-key': k } })).statusCode));
+    try {
+      expect(origins).toEqual(['generated', 'stored', 'stored']);
+      for (const app of apps) expect(await statuses(app, [key!])).toEqual([200]);
+    } finally {
+      await Promise.all(apps.map((a) => a.close()));
+    }
+    const later = await buildServer({ store: db.url, adminKey: 'given-admin-key-0123456789' });
+    try {
+      expect(await statuses(later, [key!, 'given-admin-key-0123456789'])).toEqual([401, 200]);
+    } finally {
+      await later.close();
+    }
+    const after = await buildServer({ store: db.url });
+    try {
+      expect(after.axp.settings.adminKeyOrigin).toBe('stored');
+      expect(await statuses(after, [key!, 'given-admin-key-0123456789'])).toEqual([401, 200]);
+    } finally {
+      await after.close();
+    }
+  });
+});
+
 describe('postgres store: test clock', () => {
   let db: TestDatabase;
   let server: TestServer;
@@ -108,8 +143,8 @@ describe('postgres store: test clock', () => {
     server = await startServer('postgres', { pgUrl: db.url, testClock: true });
   });
   afterAll(async () => {
-    await server?.close();
-    await db?.drop();
+    await settle('closing the server', () => server?.close());
+    await settle('dropping the test database', () => db?.drop());
   });
 
   it('fires a deadline and reminders when the clock is advanced, each once', async () => {

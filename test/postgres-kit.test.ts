@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConformance } from '../conformance/index.js';
 import { ADMIN_KEY } from './helpers/server.js';
-import { createTestDatabase, startServerProcess, type ServerProcess, type TestDatabase } from './postgres-helpers.js';
+import { createTestDatabase, settle, startServerProcess, stopTestPostgres, type ServerProcess, type TestDatabase } from './postgres-helpers.js';
+
+afterAll(stopTestPostgres);
 
 describe('postgres cluster: the conformance kit with --target a,b,c', () => {
   let db: TestDatabase;
@@ -13,8 +15,8 @@ describe('postgres cluster: the conformance kit with --target a,b,c', () => {
     procs = await Promise.all([0, 1, 2].map(() => startServerProcess(db.url, ['--test-clock', '--allow-private-callbacks', '--keepalive-seconds', '2'])));
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    await db?.drop();
+    await settle('stopping the servers', () => Promise.all(procs.map((p) => p.stop())));
+    await settle('dropping the test database', () => db?.drop());
   });
 
   it('passes every case', async () => {

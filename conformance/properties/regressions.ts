@@ -1,6 +1,6 @@
-// Fixed regression cases (PROP-1NN): shrunk counterexamples the property layer found while it was
-// being written (see /work/coord/server-findings.md), replayed as fixed sequences with the same
-// model and checks, so they run the same way on every target.
+// Fixed regression cases (PROP-1NN): shrunk counterexamples the property layer found in the
+// reference server while it was being written, replayed as fixed sequences with the same model
+// and checks, so they run the same way on every target.
 import { CaseFailure, type CaseContext, type ConformanceCase } from '../case.js';
 import { send } from './concurrency.js';
 import { RunLog } from './harness.js';

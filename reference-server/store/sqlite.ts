@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (ord INTEGER PRIMARY KEY AUTOINCREMENT, 
 CREATE TABLE IF NOT EXISTS threads (ord INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, thread_id TEXT NOT NULL,
   doc TEXT NOT NULL, UNIQUE (owner, thread_id));
 CREATE INDEX IF NOT EXISTS threads_id ON threads(thread_id);
+CREATE TABLE IF NOT EXISTS server_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
 type Row = { doc: string; ord?: number };
@@ -198,6 +199,21 @@ export class SqliteStore implements Store {
       begin: s('BEGIN'), commit: s('COMMIT'), rollback: s('ROLLBACK'),
       savepoint: s('SAVEPOINT unit'), release: s('RELEASE unit'), rollbackTo: s('ROLLBACK TO unit'),
     };
+  }
+
+  async readSetting(name: string): Promise<string | undefined> {
+    return this.read(async () => this.db.prepare('SELECT value FROM server_settings WHERE name = ?').pluck().get(name) as string | undefined);
+  }
+
+  /** A unit of its own, so the setting is durable when this resolves. */
+  async writeSetting(name: string, value: string, options: { ifAbsent?: boolean } = {}): Promise<string> {
+    return this.write(async () => {
+      const sql = options.ifAbsent
+        ? 'INSERT INTO server_settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING'
+        : 'INSERT INTO server_settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value';
+      this.db.prepare(sql).run(name, value);
+      return this.db.prepare('SELECT value FROM server_settings WHERE name = ?').pluck().get(name) as string;
+    });
   }
 
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {

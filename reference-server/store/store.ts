@@ -104,4 +104,11 @@ export interface Store {
   claimDueTimers?(now: number, limit: number): Promise<TimerRecord[]>;
   read<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Durable stores keep a few named server settings across restarts (the admin key's SHA-256
+   * hash); a store that forgets on restart (memory) has neither method.
+   */
+  readSetting?(name: string): Promise<string | undefined>;
+  /** Stores a setting (with ifAbsent, an existing value stays); resolves to the value now stored. */
+  writeSetting?(name: string, value: string, options?: { ifAbsent?: boolean }): Promise<string>;
 }
