@@ -15,5 +15,6 @@ export type { AgentsFile, AgentsFileEntry } from './agents.js';
 export type { Reporter, ReporterName, RunPlan, TranscriptPolicy } from './reporters/reporter.js';
 export type { TranscriptEntry, TranscriptKind } from './transcript.js';
 export { registeredCases, registryProblems, uncoveredRequirements, requirements } from './registry.js';
+export { shapeCases } from './shapes.js';
 export type { Requirement } from './registry.js';
 export { UsageError, HarnessError } from './errors.js';

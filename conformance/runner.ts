@@ -19,7 +19,6 @@ import { createReporters } from './reporters/index.js';
 import type { Reporter } from './reporters/reporter.js';
 import { exitCodeFor, summarize, type CaseResult, type RunResult } from './results.js';
 import { levelOf, skipReason } from './selection.js';
-import { shapeCases } from './shapes.js';
 import { StrayGuard } from './strays.js';
 import { Transcript } from './transcript.js';
 import { kitInfo } from './version.js';
@@ -239,11 +238,12 @@ async function schedule(
   for (const p of planned) if (!results[p.index]) finish(p.index, { ...baseResult(p.c), outcome: 'errored', failure: { message: 'runner: the case never finished' } });
 }
 
-/** Cases of the run: the chosen ones, plus the response-conformance cases unless already there. */
+/**
+ * Cases of the run: the registry's (the response-conformance cases included), or the caller's own
+ * list as given; a caller's list that wants the shape ledger reported includes `shapeCases`.
+ */
 function casesOf(options: ResolvedOptions): ConformanceCase[] {
-  const chosen = options.cases ?? registeredCases();
-  const ids = new Set(chosen.map((c) => c.id));
-  return [...chosen, ...shapeCases.filter((c) => !ids.has(c.id))];
+  return options.cases ?? registeredCases();
 }
 
 /** The secrets a run knows before it starts: the admin key, and every key and secret of --agents. */
@@ -280,6 +280,8 @@ export async function runConformance(input: RunOptions = {}): Promise<RunResult>
   let target: Target = { url: targetUrl, capabilities: {}, capabilityList: [] };
   let secrets = new SecretSet();
   let adminCheck: Awaited<ReturnType<typeof checkAdminKey>>;
+  const ledger = new ViolationLedger();
+  const ledgerSize = () => ledger.size;
   const redact = <T>(value: T): T => (options.showSecrets ? value : secrets.redactValue(value));
 
   try {
@@ -343,7 +345,7 @@ export async function runConformance(input: RunOptions = {}): Promise<RunResult>
           let n = 0;
           return () => ++n;
         })(),
-        ledger: new ViolationLedger(),
+        ledger,
         secrets,
         properties: options.properties,
       };
@@ -380,6 +382,9 @@ export async function runConformance(input: RunOptions = {}): Promise<RunResult>
     guard.uninstall();
   }
 
+  if (ledgerSize() > 0 && !cases.some((c) => c.runsLast && results[cases.indexOf(c)]?.outcome !== 'skipped')) {
+    warnings.push(`${ledgerSize()} response-shape violation(s) were recorded but no response-conformance case ran to report them (add shapeCases to the cases)`);
+  }
   for (const [index, c] of cases.entries()) results[index] ??= { ...baseResult(c), outcome: 'skipped', reason: 'not run: the harness broke' };
   for (const r of results) if ((r.outcome === 'failed' || r.outcome === 'errored') && r.level !== 'MUST') r.warning = true;
   const unknown = applyBaseline(results, options.baseline);

@@ -40,7 +40,7 @@ function event(seq: number, type: string, status: string) {
 }
 
 export interface FakeTargetOptions {
-  /** How PUT /v1/agents/... answers: ok (default), refused (403), no-key (200 without api_key), no-created (200 lacking `created`). */
+  /** How PUT /v1/agents/... answers: ok (default), refused (422), no-key (200 without api_key), no-created (200 lacking `created`). */
   registration?: 'ok' | 'refused' | 'no-key' | 'no-created';
 }
 
@@ -59,7 +59,10 @@ export async function startFakeTarget(options: FakeTargetOptions = {}): Promise<
     if (req.method === 'GET' && url.pathname === '/v1/capabilities') return json(200, fakeCapabilities);
     if (req.method === 'PUT' && url.pathname.startsWith('/v1/agents/')) {
       if (!admin) return json(401, problem(401, 'unauthorized'), 'application/problem+json');
-      if (registration === 'refused') return json(403, problem(403, 'forbidden'), 'application/problem+json');
+      // Refused for the registration itself, not for the key (401/403 would say the key is refused).
+      if (registration === 'refused') {
+        return json(422, { ...problem(422, 'validation_failed'), errors: [{ pointer: '/delivery', message: 'refused', keyword: 'const', location: 'body' }] }, 'application/problem+json');
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {

@@ -4,7 +4,7 @@
 // share state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Blocked, CaseFailure, type CaseContext, type ConformanceCase } from '../conformance/case.js';
-import { runConformance } from '../conformance/index.js';
+import { runConformance, shapeCases } from '../conformance/index.js';
 import type { CaseResult, RunResult } from '../conformance/results.js';
 import { buildJunit } from '../conformance/reporters/junit.js';
 import { toReport } from '../conformance/reporters/json.js';
@@ -38,16 +38,16 @@ afterAll(async () => {
 });
 
 describe('blocked: a precondition that cannot be established is not a failure', () => {
-  it('a refused registration blocks every case that needs an agent, citing AGT-001; exit 0 when nothing failed', async () => {
+  it('a registration refused (422) blocks every case that needs an agent, citing AGT-001; exit 0 when nothing failed', async () => {
     const t = await target({ registration: 'refused' });
-    const run = await runConformance({ target: t.url, adminKey: FAKE_ADMIN_KEY, cases: [registers('A-001'), registers('A-002'), fake('OK-001', async () => undefined)] });
+    const run = await runConformance({ target: t.url, adminKey: FAKE_ADMIN_KEY, cases: [registers('A-001'), registers('A-002'), fake('OK-001', async () => undefined), ...shapeCases] });
     for (const id of ['A-001', 'A-002']) {
-      expect(byId(run, id)).toMatchObject({ outcome: 'blocked', blockedBy: ['AGT-001'], reason: expect.stringContaining('answered 403') });
+      expect(byId(run, id)).toMatchObject({ outcome: 'blocked', blockedBy: ['AGT-001'], reason: expect.stringContaining('answered 422') });
     }
     expect(run.summary).toMatchObject({ blocked: 2, failed: 0, passed: 3 });
     expect(run.exitCode).toBe(0);
     // The file reporters carry it: a skipped JUnit test case with the reason, a valid JSON report.
-    expect(buildJunit(run)).toMatch(/<skipped\/>[\s\S]*blocked: registering agent .*answered 403.*\(blocked by AGT-001\)/);
+    expect(buildJunit(run)).toMatch(/<skipped\/>[\s\S]*blocked: registering agent .*answered 422.*\(blocked by AGT-001\)/);
     const validate = createAjv().compile(reportSchema);
     expect(validate(JSON.parse(JSON.stringify(toReport(run)))), JSON.stringify(validate.errors)).toBe(true);
   });
@@ -57,7 +57,7 @@ describe('blocked: a precondition that cannot be established is not a failure', 
     expect(byId(noKey, 'A-001')).toMatchObject({ outcome: 'blocked', blockedBy: ['AGT-001'], reason: expect.stringContaining('no api_key') });
 
     const cases = Array.from({ length: 6 }, (_, n) => registers(`A-00${n + 1}`));
-    const run = await runConformance({ target: (await target({ registration: 'no-created' })).url, adminKey: FAKE_ADMIN_KEY, cases, concurrency: 3 });
+    const run = await runConformance({ target: (await target({ registration: 'no-created' })).url, adminKey: FAKE_ADMIN_KEY, cases: [...cases, ...shapeCases], concurrency: 3 });
     for (const c of cases) expect(byId(run, c.id).outcome).toBe('passed');
     const shape = byId(run, 'SHAPE-001');
     expect(shape.outcome).toBe('failed');
@@ -162,7 +162,7 @@ describe('concurrency', () => {
       tracked('P-005', live, (ctx) => pause(ctx, 150)),
     ];
     const run = await runConformance({ target: t.url, adminKey: FAKE_ADMIN_KEY, cases, concurrency: 4 });
-    expect(run.cases.filter((c) => !c.id.startsWith('SHAPE')).map((c) => `${c.id}:${c.outcome}`)).toEqual(cases.map((c) => `${c.id}:passed`));
+    expect(run.cases.map((c) => `${c.id}:${c.outcome}`)).toEqual(cases.map((c) => `${c.id}:passed`));
     expect(live.max.get('X-001')).toBe(1);
     // The clock was advanced once, while the case ran alone.
     expect(advances).toEqual(['1']);

@@ -2,7 +2,7 @@
 // baseline and exit codes; the client's schema checks, SSE reading and the scripted receiver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseFailure, NotApplicable, type ConformanceCase } from '../conformance/case.js';
-import { runConformance } from '../conformance/index.js';
+import { runConformance, shapeCases } from '../conformance/index.js';
 import type { Reporter } from '../conformance/reporters/reporter.js';
 import type { CaseResult, RunResult } from '../conformance/results.js';
 import { FAKE_ADMIN_KEY, INTENT_ID, refusedPort, startFakeTarget, type FakeTarget } from './kit-fake-target.js';
@@ -138,7 +138,7 @@ describe('case context', () => {
       const res = await ctx.request({ method: 'GET', path: `/v1/intents/${INTENT_ID}` });
       if (res.status !== 200) throw new CaseFailure('not 200', 200, res.status);
     };
-    const run = await runConformance({ target: target.url, cases: [fake('CTX-001', read), fake('CTX-002', read)] });
+    const run = await runConformance({ target: target.url, cases: [fake('CTX-001', read), fake('CTX-002', read), ...shapeCases] });
     expect(byId(run, 'CTX-001').outcome).toBe('passed');
     expect(byId(run, 'CTX-002').outcome).toBe('passed');
     expect(byId(run, 'CTX-001').transcript.some((e) => e.summary.includes('shape:') && e.summary.includes('charged to'))).toBe(true);
@@ -156,13 +156,19 @@ describe('case context', () => {
     expect(run.exitCode).toBe(1);
   });
 
+  it('without the response-conformance cases in a caller\'s own list, the run warns that violations went unreported', async () => {
+    const run = await runConformance({ target: target.url, cases: [fake('CTX-001', async (ctx) => void (await ctx.request({ method: 'GET', path: `/v1/intents/${INTENT_ID}` })))] });
+    expect(run.cases.map((c) => c.id)).toEqual(['CTX-001']);
+    expect(run.warnings.join(' ')).toMatch(/response-shape violation\(s\) were recorded but no response-conformance case ran/);
+  });
+
   it('charges an error answer that is not application/problem+json to SHAPE-002', async () => {
     const run = await runConformance({
       target: target.url,
       cases: [fake('CTX-001', async (ctx) => {
         const res = await ctx.request({ method: 'POST', path: '/v1/intents', json: {} });
         if (res.status !== 422) throw new CaseFailure('not 422', 422, res.status);
-      })],
+      }), ...shapeCases],
     });
     expect(byId(run, 'CTX-001').outcome).toBe('passed');
     const shape = byId(run, 'SHAPE-002');
@@ -263,7 +269,7 @@ describe('case context', () => {
       concurrency: 3,
       cases: ids.map((id, i) => fake(id, async (ctx) => void (await ctx.eventually('turn', async () => true, 100 * (5 - i))))),
     });
-    expect(run.cases.map((r) => `${r.id}:${r.outcome}`)).toEqual([...ids, 'SHAPE-001', 'SHAPE-002'].map((id) => `${id}:passed`));
+    expect(run.cases.map((r) => `${r.id}:${r.outcome}`)).toEqual(ids.map((id) => `${id}:passed`));
   });
 
   it('eventually returns the probe value, or fails with what it waited for', async () => {

@@ -100,7 +100,7 @@ describe('reports hold no credential', () => {
     const listener: Reporter = { name: 'listener', onCaseEnd: (r) => void streamed.push(JSON.stringify(r)) };
     // SEC-006 searches answers for the admin key itself; how it matches a one-letter key is that
     // case's business, not the reports'.
-    const run = await runConformance({ target: proxyUrl, adminKey: ADMIN_KEY, only: ['AGT-*', 'HTTP-*', 'SEC-*'], skip: 'SEC-006', reporters: ['json', 'junit', 'html', listener], outDir: dir, seed: 5 });
+    const run = await runConformance({ target: proxyUrl, adminKey: ADMIN_KEY, only: ['AGT-*', 'HTTP-*', 'SEC-*'], skip: 'SEC-006', reporters: ['json', 'junit', 'html', listener], outDir: dir, seed: 5, transcripts: 'all' });
     expect(run.harnessErrors).toEqual([]);
     // Timing cases may fail on a loaded machine; a failure only adds evidence (and curl lines) to check.
     expect(run.summary.passed).toBeGreaterThan(30);
