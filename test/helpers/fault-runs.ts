@@ -118,7 +118,8 @@ export function citesArea(c: Pick<ConformanceCase, 'requirements'>, area: string
 
 /** The groups with at least one case citing a requirement of the area (selection by area, never by case). */
 export function groupsForArea(area: string, cases: readonly ConformanceCase[] = registeredCases()): string[] {
-  return [...new Set(cases.filter((c) => citesArea(c, area)).map((c) => c.group))];
+  // The response-conformance cases (runsLast) join every run that runs anything: never a group of their own.
+  return [...new Set(cases.filter((c) => !c.runsLast && citesArea(c, area)).map((c) => c.group))];
 }
 
 /** Rough cost of a job, to balance shards: property cases run for seconds, most others for less. */
@@ -295,7 +296,7 @@ export interface PlanOptions {
 
 /** Control jobs, then the jobs of every fault. */
 export function planJobs(seed: number, plan: PlanOptions): Job[] {
-  const allGroups = [...new Set(registeredCases().map((c) => c.group))];
+  const allGroups = [...new Set(registeredCases().filter((c) => !c.runsLast).map((c) => c.group))];
   return [
     ...Array.from({ length: plan.controls }, (_, n): Job => ({ kind: 'control', seed: seed + n })),
     ...(plan.faults ?? FAULTS).flatMap((f): Job[] => {
