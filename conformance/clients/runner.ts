@@ -268,12 +268,11 @@ export async function runClientConformance(input: ClientRunOptions): Promise<Run
   const harnessErrors: string[] = [];
   const scenarios = input.scenarios ?? clientScenarios();
   const reporters = createReporters(options.reporters, { outDir: options.outDir, trace: options.trace });
-  const target = `client program: ${input.command}`;
 
   const declared = await askCapabilities(input.command, options.timeoutScale, runId, warnings);
+  const target = `client program: ${input.command}${declared.sdk ? ` (${declared.sdk})` : ''}`;
   const untested = CLIENT_ROLES.filter((r) => !declared.roles.includes(r));
   if (untested.length > 0) warnings.push(`roles not tested (the program does not declare them): ${untested.join(', ')}`);
-  if (declared.sdk) warnings.push(`SDK under test: ${declared.sdk}`);
 
   const results: CaseResult[] = new Array(scenarios.length);
   const planned: Array<{ index: number; s: ClientScenario }> = [];

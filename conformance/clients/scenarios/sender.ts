@@ -87,7 +87,7 @@ export const senderScenarios: ClientScenario[] = [
   {
     id: 'SEND-003', name: 'send-retry-after-date', group: 'sender', role: 'sender', level: 'MUST',
     title: '429 with Retry-After as an HTTP date: not retried before that date',
-    requirements: ['CLI-003', 'CLI-005'],
+    requirements: ['CLI-002', 'CLI-003', 'CLI-005'],
     timeoutMs: 30_000,
     async run(s) {
       let until = 0;
@@ -160,7 +160,6 @@ export const senderScenarios: ClientScenario[] = [
         fail(`the program was still retrying after ${seconds(55_000 * s.timeoutScale)}: retries are to be bounded (CLI-006)`);
       }
       const creates = s.requests(isCreate);
-      checkKeys(creates, creates[0]?.json);
       if (creates.length < 2) fail('the program did not retry a 503 on a keyed create at all (CLI-003)', 'a bounded number of retries', creates.length);
       const span = creates.at(-1)!.atMs - creates[0].atMs;
       const perSecond = (creates.length - 1) / Math.max(span / 1000, 0.001);
