@@ -155,9 +155,9 @@ async function receive(agent, onDelivery) {
         handled.add(d.delivery_id);
         if (!firstDeliveryOf.has(d.intent_id)) firstDeliveryOf.set(d.intent_id, d.delivery_id);
         out({ type: 'delivery', intent_id: d.intent_id, delivery_id: d.delivery_id, attempt: d.attempt, seq: d.seq });
-        const deliveryId = FLAW === 'stale-ack' ? firstDeliveryOf.get(d.intent_id) : FLAW === 'wrong-delivery-id' ? randomUUID() : d.delivery_id;
+        const deliveryId = FLAW === 'stale-ack' ? firstDeliveryOf.get(d.intent_id) : d.delivery_id;
         try {
-          if (onDelivery === 'complete') await call('POST', `/v1/intents/${d.intent_id}/resume`, { body: { action: 'complete', result: { handled: true }, delivery_id: deliveryId } });
+          if (onDelivery === 'complete') await call('POST', `/v1/intents/${d.intent_id}/resume`, { body: { action: 'complete', result: { handled: true }, delivery_id: FLAW === 'wrong-delivery-id' ? d.intent_id : deliveryId } });
           else await call('POST', `/v1/intents/${d.intent_id}/ack`, { body: FLAW === 'ack-without-id' ? {} : { delivery_id: deliveryId } });
         } catch (error) {
           out({ type: 'error', code: error.code, status: error.status, intent_id: d.intent_id, delivery_id: d.delivery_id });

@@ -161,6 +161,8 @@ export const receiverScenarios: ClientScenario[] = [
       const driver = start();
       const done = await answeredWrite(s, driver, intentId, (e) => !e.path.endsWith('/ack'));
       const deliveryId = await issued(s, intentId);
+      const refused = s.requests(writes(intentId, ['resume', 'resolve'])).find((e) => e.status === 409 && e.responseBody?.includes('stale_delivery'));
+      if (!done && refused) fail('the completion named a delivery_id the server never gave for this intent: 409 stale_delivery (CLI-024)', deliveryId, refused.json?.delivery_id);
       if (!done) fail('the program never completed the delivery (a resume with action complete, or resolve COMPLETED, answered 200)', 'a 200 completion', s.requests(writes(intentId)).map((e) => ({ path: e.path, body: e.json, status: e.status })));
       const named = done.json?.delivery_id;
       if (named !== undefined && named !== deliveryId) fail('the completion names a delivery_id the receiver was not given (CLI-024)', deliveryId, named);

@@ -72,15 +72,15 @@ export const senderScenarios: ClientScenario[] = [
   },
   {
     id: 'SEND-002', name: 'send-retry-after-seconds', group: 'sender', role: 'sender', level: 'MUST',
-    title: 'Two 503s with Retry-After: 1: retried after the delay, same key and body, one intent',
+    title: '503 with Retry-After: 2: retried after the delay, same key and body, one intent',
     requirements: ['CLI-002', 'CLI-003', 'CLI-005'],
     timeoutMs: 30_000,
     async run(s) {
-      refuseFirst(s, 2, 503, 'overloaded', () => '1');
+      refuseFirst(s, 1, 503, 'overloaded', () => '2');
       const { sender, intent, driver, creates } = await sendOnce(s, 25_000);
       checkKeys(creates, intent);
-      if (creates.length < 3) fail(`the program sent the create ${creates.length} time(s): a 503 with Retry-After on a keyed create is to be retried (CLI-003)`, 'three sends (two refused, one accepted)', creates.length);
-      checkWaited(creates.slice(0, 3), () => 1000);
+      if (creates.length < 2) fail(`the program sent the create ${creates.length} time(s): a 503 on a keyed create is to be retried (CLI-003)`, 'two sends (one refused, one accepted)', creates.length);
+      checkWaited(creates.slice(0, 2), () => 2000);
       await oneIntent(s, sender.key, driver.of('sent')[0]?.intent_id);
     },
   },
@@ -161,9 +161,9 @@ export const senderScenarios: ClientScenario[] = [
       }
       const creates = s.requests(isCreate);
       if (creates.length < 2) fail('the program did not retry a 503 on a keyed create at all (CLI-003)', 'a bounded number of retries', creates.length);
+      // Only what holds for every backoff shape (full jitter included): the resends were not immediate.
       const span = creates.at(-1)!.atMs - creates[0].atMs;
-      const perSecond = (creates.length - 1) / Math.max(span / 1000, 0.001);
-      if (span < 100 || perSecond > 10) fail(`${creates.length} sends within ${seconds(span)}: the retries are not spaced by a backoff (CLI-006)`, 'delays that grow between retries', creates.map((e) => e.atMs));
+      if (span < 100) fail(`${creates.length} sends within ${seconds(span)}: the retries are not spaced by a backoff (CLI-006)`, 'delays that grow between retries', creates.map((e) => e.atMs));
       checkError(driver.of('error'), 503, 'overloaded');
     },
   },
