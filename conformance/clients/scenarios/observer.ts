@@ -55,6 +55,15 @@ function checkReconnect(streams: Exchange[], after: number, wanted: number): voi
   if (cursor !== wanted) fail(`the program reconnected from ${cursor}, not from the last event it received completely (CLI-010)`, `Last-Event-ID or since = ${wanted}`, { 'last-event-id': streams[after].headers['last-event-id'] ?? '(none)', since: streams[after].query.get('since') ?? '(none)' });
 }
 
+/** The first reconnect whose cursor is below the last event the response before it wrote. */
+function wentBack(streams: Exchange[]): { had: number; cursor: number } | undefined {
+  for (let i = 1; i < streams.length; i++) {
+    const had = Math.max(0, ...streams[i - 1].written.filter((b) => b.id !== undefined).map((b) => Number(b.id)));
+    if (cursorOf(streams[i]) < had) return { had, cursor: cursorOf(streams[i]) };
+  }
+  return undefined;
+}
+
 /** A script for the first observe request only; later ones pass through. */
 function firstObserve(s: ScenarioRun, intentId: string, fault: string, sse: (block: SseBlock, events: number) => SseStep[]): void {
   let first = true;
@@ -110,7 +119,9 @@ export const observerScenarios: ClientScenario[] = [
       const driver = s.start({ action: 'observe', intent_id: intentId }, sender.key);
       let last = 2;
       for (const step of steps) {
-        const waiting = await s.seen(() => (driver.exit ? null : s.requests(observes(intentId)).find((e) => cursorOf(e) >= last && !e.closed)), 10_000);
+        const waiting = await s.seen(() => (driver.exit ? null : wentBack(s.requests(observes(intentId))) ? null : s.requests(observes(intentId)).find((e) => cursorOf(e) >= last && !e.closed)), 10_000);
+        const back = wentBack(s.requests(observes(intentId)));
+        if (back) fail(`after a response that ended with event ${back.had} the program reconnected from ${back.cursor} (CLI-013, CLI-010)`, `Last-Event-ID or since = ${back.had}`, back.cursor);
         if (!waiting) {
           const streams = s.requests(observes(intentId));
           if (streams.length === 0) fail('the program never opened GET /v1/intents/{id}/events/stream (SSE observe, SSE-001)');
@@ -138,8 +149,8 @@ export const observerScenarios: ClientScenario[] = [
       const driver = s.start({ action: 'observe', intent_id: intentId }, sender.key);
       const terminalAt = await driver.until(() => driver.of('event').find((e) => TERMINAL.has(e.status)), Math.round(10_000 * s.timeoutScale));
       if (!terminalAt) fail('the terminal event never reached the application', 'an event line with status COMPLETED', driver.of('event'));
-      const stopped = await driver.until(() => (driver.of('done').length > 0 ? true : undefined), Math.round(10_000 * s.timeoutScale));
-      if (!stopped && !driver.exit) fail(`the program went on observing for ${seconds(10_000 * s.timeoutScale)} after the terminal event (CLI-012)`, 'observe ends at the terminal event', 'still running');
+      const stopped = await driver.until(() => (driver.of('done').length > 0 ? true : undefined), Math.round(5_000 * s.timeoutScale));
+      if (!stopped && !driver.exit) fail(`the program went on observing for ${seconds(5_000 * s.timeoutScale)} after the terminal event (CLI-012)`, 'observe ends at the terminal event', 'still running');
       const streams = s.requests(observes(intentId));
       if (streams.length > 1) fail('the program opened another observe request after the terminal event (CLI-012)', 1, streams.length);
     },

@@ -75,6 +75,7 @@ export const receiverScenarios: ClientScenario[] = [
       const { receiver, send, start } = await setUp(s, receiverBinding(s, true), 'ack');
       const intentId = await send();
       let held: string | undefined;
+      let firstSeen: string | undefined;
       let second: string | undefined;
       s.script((e) => (streamOf(receiver)(e) ? {
         kind: 'forward',
@@ -82,6 +83,7 @@ export const receiverScenarios: ClientScenario[] = [
           if (b.json?.intent_id !== intentId) return [{ write: b.raw }];
           if (b.json.attempt === 1 && held === undefined) {
             held = b.raw;
+            firstSeen = b.json.delivery_id;
             // The lease runs out while the frame is "on the wire": the server redelivers (DLV-025).
             void s.server.advanceClock((LEASE_SECONDS + 5) * 1000).catch(() => undefined);
             return [];
@@ -95,7 +97,18 @@ export const receiverScenarios: ClientScenario[] = [
         fault: 'first delivery held until its lease expired, then written with the redelivery',
       } : undefined));
       const driver = start();
-      const acked = await answeredWrite(s, driver, intentId, (e) => second !== undefined && e.json?.delivery_id === second);
+      // Decided early when the ack of the redelivery can no longer come: the intent was acked by
+      // another write, or the first delivery_id was used twice (its ack was already refused once).
+      const outcome = await s.seen(() => {
+        if (driver.exit) return 'exited' as const;
+        const all = s.requests(writes(intentId));
+        const good = all.find((e) => e.status === 200 && second !== undefined && e.json?.delivery_id === second);
+        if (good) return good;
+        if (all.some((e) => e.status === 200)) return 'acked-otherwise' as const;
+        if (firstSeen !== undefined && all.filter((e) => e.json?.delivery_id === firstSeen && e.status !== undefined).length >= 2) return 'stale-twice' as const;
+        return undefined;
+      }, 15_000);
+      const acked = typeof outcome === 'object' ? outcome : undefined;
       const first = await issued(s, intentId, 1);
       if (second === undefined) fail('the scenario server did not redeliver (no second attempt reached the fault layer)');
       if (!acked) {
@@ -159,7 +172,12 @@ export const receiverScenarios: ClientScenario[] = [
       const { send, start } = await setUp(s, receiverBinding(s, false), 'complete');
       const intentId = await send();
       const driver = start();
-      const done = await answeredWrite(s, driver, intentId, (e) => !e.path.endsWith('/ack'));
+      const outcome = await s.seen(() => {
+        if (driver.exit) return null;
+        const all = s.requests(writes(intentId, ['resume', 'resolve']));
+        return all.find((e) => e.status === 200) ?? (all.some((e) => e.status === 409) ? null : undefined);
+      }, 15_000);
+      const done = outcome ?? undefined;
       const deliveryId = await issued(s, intentId);
       const refused = s.requests(writes(intentId, ['resume', 'resolve'])).find((e) => e.status === 409 && e.responseBody?.includes('stale_delivery'));
       if (!done && refused) fail('the completion named a delivery_id the server never gave for this intent: 409 stale_delivery (CLI-024)', deliveryId, refused.json?.delivery_id);
