@@ -153,8 +153,8 @@ export const senderScenarios: ClientScenario[] = [
       const { sender, receiver } = await parties(s);
       const driver = s.start({ action: 'send', intent: intentBody(s, receiver.address) }, sender.key);
       // A retry loop without backoff shows itself within a second: stop it there.
-      const hot = await driver.until(() => (s.requests(isCreate).length > 30 ? true : undefined), Math.round(55_000 * s.timeoutScale));
-      if (hot) fail(`the program sent the create more than 30 times in ${seconds(s.requests(isCreate).at(-1)!.atMs - s.requests(isCreate)[0].atMs)}: retries are to be bounded and spaced by a backoff (CLI-006)`, 'a bounded number of spaced retries', s.requests(isCreate).length);
+      const ended = await s.seen(() => (s.requests(isCreate).length > 30 ? 'hot' : driver.exit ? 'exited' : undefined), 55_000);
+      if (ended === 'hot') fail(`the program sent the create more than 30 times in ${seconds(s.requests(isCreate).at(-1)!.atMs - s.requests(isCreate)[0].atMs)}: retries are to be bounded and spaced by a backoff (CLI-006)`, 'a bounded number of spaced retries', s.requests(isCreate).length);
       if (!driver.exit) {
         await driver.stop();
         fail(`the program was still retrying after ${seconds(55_000 * s.timeoutScale)}: retries are to be bounded (CLI-006)`);
