@@ -11,7 +11,7 @@ export type {
   ReceiverHit, ReceiverStep, RegisteredAgent, SseFrameSeen, SseOpen, SseResult,
 } from './case.js';
 export type { AgentsFile, AgentsFileEntry } from './agents.js';
-export type { Reporter, ReporterName, RunPlan } from './reporters/reporter.js';
+export type { Reporter, ReporterName, RunPlan, TranscriptPolicy } from './reporters/reporter.js';
 export type { TranscriptEntry, TranscriptKind } from './transcript.js';
 export { registeredCases, registryProblems, uncoveredRequirements, requirements } from './registry.js';
 export type { Requirement } from './registry.js';

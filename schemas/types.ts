@@ -358,6 +358,14 @@ export interface ConformanceReport {
    */
   unreachable?: string;
   /**
+   * The admin key as the target saw it: accepted, missing (none given, cases that need it are not applicable), or refused (the target answered 401 or 403 to it; cases that need it are not applicable). Absent when nothing was asked of the target.
+   */
+  adminKey?: 'accepted' | 'missing' | 'refused';
+  /**
+   * With adminKey refused: the request and the answer that refused it.
+   */
+  adminKeyRefusal?: string;
+  /**
    * The kit itself broke (exit 2).
    */
   harnessErrors: string[];
@@ -413,6 +421,7 @@ export interface ConformanceReportCaseResult {
   durationMs: number;
   notes: string[];
   transcript: ConformanceReportTranscriptEntry[];
+  transcriptSummary?: ConformanceReportTranscriptSummary;
 }
 
 export type ConformanceReportCount = number;
@@ -434,6 +443,29 @@ export interface ConformanceReportTranscriptEntry {
   };
   body?: string;
   bodyBytes?: number;
+}
+
+/**
+ * Present when the report summarised the case's transcript (a passing case, unless --transcripts all): transcript then holds only the first `kept` entries, without headers and bodies.
+ */
+export interface ConformanceReportTranscriptSummary {
+  /**
+   * Entries the case recorded.
+   */
+  entries: ConformanceReportCount;
+  /**
+   * Entries left in transcript.
+   */
+  kept: ConformanceReportCount;
+  requests: ConformanceReportCount;
+  /**
+   * Responses by HTTP status, e.g. {"200": 12, "404": 1}.
+   */
+  statuses: {
+    [k: string]: ConformanceReportCount;
+  };
+  sseFrames?: ConformanceReportCount;
+  receiverHits?: ConformanceReportCount;
 }
 
 /**

@@ -4,7 +4,7 @@
 // broke; 3 nothing measured (the program declares no role, or every scenario was skipped).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { REPORTER_NAMES, isReporterName, type ReporterName } from '../reporters/reporter.js';
+import { REPORTER_NAMES, TRANSCRIPT_POLICIES, isReporterName, type ReporterName, type TranscriptPolicy } from '../reporters/reporter.js';
 import type { LevelOption } from '../selection.js';
 import { kitInfo } from '../version.js';
 import { runClientConformance } from './runner.js';
@@ -22,6 +22,7 @@ interface ClientFlags {
   timeoutScale: number;
   list?: boolean;
   trace?: boolean;
+  transcripts: TranscriptPolicy;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -60,6 +61,7 @@ function buildProgram(): Command {
     .addOption(new Option('--level <level>', 'lowest level to run: must, should (MUST+SHOULD) or may (all)').choices(['must', 'should', 'may']).default('should'))
     .option('--reporter <list>', `reporters, comma-separated: ${REPORTER_NAMES.join(',')}`, reporterList, ['console'] as ReporterName[])
     .option('--out <dir>', 'directory for json, junit and html reports', 'conformance-report')
+    .addOption(new Option('--transcripts <which>', 'transcripts the file reports keep: failing (passing scenarios summarised) or all').choices(TRANSCRIPT_POLICIES).default('failing'))
     .option('--baseline <file>', 'known failures by scenario ID (JSON); a listed scenario that passes fails the run as stale')
     .option('--seed <n>', 'seed for the scenarios\' generated input (printed on every run)', integer)
     .option('--timeout-scale <f>', 'multiply every wait bound by F (slow SDK runtimes, CI)', positive, 1)
@@ -106,6 +108,7 @@ export async function runClientCli(argv: string[]): Promise<number> {
       reporters: flags.reporter,
       outDir: flags.out,
       trace: flags.trace,
+      transcripts: flags.transcripts,
     });
     return run.exitCode;
   } catch (err) {

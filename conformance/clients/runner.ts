@@ -21,7 +21,7 @@ import { CLIENT_ROLES, type ClientRole, type ClientScenario, type ScenarioRun } 
 import { clientScenarios } from './scenarios/index.js';
 import { EmbeddedScenarioServer } from './server.js';
 
-export interface ClientRunOptions extends Pick<RunOptions, 'only' | 'skip' | 'level' | 'seed' | 'timeoutScale' | 'baseline' | 'reporters' | 'outDir' | 'trace'> {
+export interface ClientRunOptions extends Pick<RunOptions, 'only' | 'skip' | 'level' | 'seed' | 'timeoutScale' | 'baseline' | 'reporters' | 'outDir' | 'trace' | 'transcripts'> {
   /** The shell command that runs the driver program. */
   command: string;
   /** Run these scenarios instead of the kit's own (tests). */
@@ -261,13 +261,18 @@ async function runScenario(scenario: ClientScenario, command: string, declared: 
 
 export async function runClientConformance(input: ClientRunOptions): Promise<RunResult> {
   if (!input.command || input.command.trim() === '') throw new UsageError('--command is required: the shell command that runs your driver program');
-  const options = await resolveOptions({ only: input.only, skip: input.skip, level: input.level, seed: input.seed, timeoutScale: input.timeoutScale, baseline: input.baseline, reporters: input.reporters, outDir: input.outDir, trace: input.trace });
+  const options = await resolveOptions({ only: input.only, skip: input.skip, level: input.level, seed: input.seed, timeoutScale: input.timeoutScale, baseline: input.baseline, reporters: input.reporters, outDir: input.outDir, trace: input.trace, transcripts: input.transcripts });
   const startedAt = new Date();
   const runId = makeRunId();
   const warnings: string[] = [];
   const harnessErrors: string[] = [];
   const scenarios = input.scenarios ?? clientScenarios();
-  const reporters = createReporters(options.reporters, { outDir: options.outDir, trace: options.trace });
+  // A selection that matches no scenario is a mistake in the command line, found before the program runs.
+  if (!scenarios.some((s) => !skipReason(asSelectable(s), options))) {
+    const parts = [...(options.only.length > 0 ? [`--only ${options.only.join(',')}`] : []), ...(options.skip.length > 0 ? [`--skip ${options.skip.join(',')}`] : []), `--level ${options.level}`];
+    throw new UsageError(`${parts.join(' ')} selects none of the ${scenarios.length} client scenarios (axp-conformance client --list prints their IDs)`);
+  }
+  const reporters = createReporters(options.reporters, { outDir: options.outDir, trace: options.trace, transcripts: options.transcripts });
 
   const declared = await askCapabilities(input.command, options.timeoutScale, runId, warnings);
   const target = `client program: ${input.command}${declared.sdk ? ` (${declared.sdk})` : ''}`;
