@@ -19,6 +19,8 @@ export interface LineSeen {
 }
 
 export interface DriverExit {
+  /** When it exited (ms since the scenario started). */
+  atMs: number;
   code: number | null;
   signal: NodeJS.Signals | null;
   /** The kit ended the process (scenario over or its bound passed). */
@@ -56,7 +58,7 @@ export class DriverProcess extends EventEmitter {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.exit) return;
         const cannotStart = spawnError ?? (code === 126 || code === 127 ? `the shell could not run the command (exit ${code}): ${this.stderr.slice(-3).join(' | ')}` : undefined);
-        this.exit = { code, signal, endedByKit: this.endedByKit, ...(cannotStart ? { cannotStart } : {}) };
+        this.exit = { atMs: Math.round(performance.now() - this.started), code, signal, endedByKit: this.endedByKit, ...(cannotStart ? { cannotStart } : {}) };
         this.emit('change');
         resolve(this.exit);
       };

@@ -148,13 +148,15 @@ function record(transcript: Transcript, proxy: FaultProxy, driver: DriverProcess
     else if (e.fault) at(e.answeredAtMs ?? e.atMs, { kind: 'note', summary: `  #${e.n}${fault}` });
   }
   for (const l of driver?.lines ?? []) at(l.atMs, { kind: 'note', summary: `program: ${l.text}${l.invalid ? `   (invalid: ${l.invalid})` : ''}` });
+  const exit = driver?.exit;
+  if (exit) {
+    at(exit.atMs, { kind: 'note', summary: `program ${exit.endedByKit ? 'ended by the kit' : 'exited'} (code ${exit.code ?? '-'}${exit.signal ? `, ${exit.signal}` : ''})` });
+    // Its last stderr lines, next to its exit: why a program gave up is usually there.
+    for (const line of driver.stderr.slice(-10)) at(exit.atMs, { kind: 'note', summary: `stderr: ${line}` });
+  }
+  // Stable sort: entries of one instant keep the order they were recorded in.
   items.sort((a, b) => a.atMs - b.atMs);
   for (const item of items) item.add();
-  if (driver) {
-    const exit = driver.exit;
-    transcript.add({ kind: 'note', summary: exit ? `program ${exit.endedByKit ? 'ended by the kit' : 'exited'} (code ${exit.code ?? '-'}${exit.signal ? `, ${exit.signal}` : ''})` : 'program still running' });
-    for (const line of driver.stderr.slice(-10)) transcript.add({ kind: 'note', summary: `stderr: ${line}` });
-  }
 }
 
 async function runScenario(scenario: ClientScenario, command: string, declared: Declared, seed: number, timeoutScale: number, runId: string, adminRedactions: Redaction[]): Promise<CaseResult> {
@@ -254,6 +256,7 @@ async function runScenario(scenario: ClientScenario, command: string, declared: 
     await proxy?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
   }
+  if (outcome.outcome === 'failed' || outcome.outcome === 'errored') notes.push(`replay: npx axp-conformance client --command ${JSON.stringify(command)} --only ${scenario.id} --seed ${seed}`);
   const transcript = new Transcript(redactions);
   if (proxy) record(transcript, proxy, driver);
   return { ...outcome, durationMs: Math.round(performance.now() - t0), notes, transcript: transcript.entries };

@@ -128,6 +128,7 @@ export const senderScenarios: ClientScenario[] = [
     async run(s) {
       s.script((e) => (isCreate(e) ? { kind: 'respond', status: 422, body: { ...problem(422, 'validation_failed', '/payload/amount_cents must be <= 100'), errors: [{ pointer: '/payload/amount_cents', message: 'must be <= 100', keyword: 'maximum', location: 'body' }] }, fault: '422 validation_failed' } : undefined));
       const { driver, creates } = await sendOnce(s);
+      if (creates.length === 0) fail('the program sent no POST /v1/intents');
       if (creates.length !== 1) fail(`the program sent the refused create ${creates.length} times: a 422 is never retried (CLI-004)`, 1, creates.length);
       checkError(driver.of('error'), 422, 'validation_failed');
     },
@@ -139,6 +140,7 @@ export const senderScenarios: ClientScenario[] = [
     async run(s) {
       s.script((e) => (isCreate(e) ? { kind: 'respond', status: 409, body: problem(409, 'idempotency_key_conflict', 'this key was used with another body'), fault: '409 idempotency_key_conflict' } : undefined));
       const { driver, creates } = await sendOnce(s);
+      if (creates.length === 0) fail('the program sent no POST /v1/intents');
       if (creates.length !== 1) fail(`the program sent the create ${creates.length} times after a 409: a 4xx is never retried, and a new key would create a second intent (CLI-004)`, 1, creates.length);
       checkError(driver.of('error'), 409, 'idempotency_key_conflict');
     },
