@@ -290,7 +290,7 @@ export async function runClientConformance(input: ClientRunOptions): Promise<Run
     else if (!declared.roles.includes(s.role)) results[index] = { ...baseResult(s), outcome: 'not_applicable', reason: `the program does not declare the ${s.role} role (AXP_CONFORMANCE_SCENARIO=capabilities)` };
     else planned.push({ index, s });
   });
-  for (const r of reporters) r.onStart?.({ runId, target, embedded: true, seed: options.seed, toRun: planned.length, total: scenarios.length });
+  for (const r of reporters) r.onStart?.({ runId, target, embedded: false, seed: options.seed, toRun: planned.length, total: scenarios.length });
   for (const { index, s } of planned) {
     results[index] = await runScenario(s, input.command, declared, options.seed, options.timeoutScale, runId, []);
     for (const r of reporters) r.onCaseEnd?.(results[index]);
@@ -304,7 +304,8 @@ export async function runClientConformance(input: ClientRunOptions): Promise<Run
     runId,
     seed: options.seed,
     target,
-    embedded: true,
+    // What was tested is the program: the reference server it talked to is the kit's own fixture.
+    embedded: false,
     level: levelOf(options.level),
     timeoutScale: options.timeoutScale,
     startedAt: startedAt.toISOString(),
