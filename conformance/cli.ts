@@ -110,6 +110,8 @@ function printList(own: ConformanceCase[] | undefined): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The client kit (spec/17-clients.md) has its own flags: `axp-conformance client --command ...`.
+  if (argv[2] === 'client') return (await import('./clients/cli.js')).runClientCli(argv.slice(3));
   const program = buildProgram();
   try {
     program.parse(argv);

@@ -1,6 +1,7 @@
 // The kit's programmatic API: runConformance(options) → results, for server projects that gate CI
 // from their own test runner, plus the case contract for anyone writing cases.
 export { runConformance } from './runner.js';
+export { runClientConformance, type ClientRunOptions } from './clients/runner.js';
 export type { RunOptions } from './options.js';
 export type { CaseResult, CaseFailureInfo, RunResult, RunSummary, ExitCode } from './results.js';
 export { exitCodeFor, summarize } from './results.js';
