@@ -11,7 +11,14 @@ import { resolveOptions, type RunOptions } from '../options.js';
 import { createReporters } from '../reporters/index.js';
 import { exitCodeFor, summarize, type CaseResult, type RunResult } from '../results.js';
 import { levelOf, skipReason } from '../selection.js';
-import { Transcript, type Redaction } from '../transcript.js';
+import { SecretSet } from '../redaction.js';
+import { Transcript } from '../transcript.js';
+
+/** A credential of the scenario and the placeholder reports show instead. */
+interface Redaction {
+  secret: string;
+  placeholder: string;
+}
 import { kitInfo } from '../version.js';
 import { validate } from '../../schemas/index.js';
 import type { ClientCapabilitiesLine, ClientScenarioContext } from '../../schemas/types.js';
@@ -257,9 +264,12 @@ async function runScenario(scenario: ClientScenario, command: string, declared: 
     await server?.close().catch(() => undefined);
   }
   if (outcome.outcome === 'failed' || outcome.outcome === 'errored') notes.push(`replay: npx axp-conformance client --command ${JSON.stringify(command)} --only ${scenario.id} --seed ${seed}`);
-  const transcript = new Transcript(redactions);
+  const transcript = new Transcript();
   if (proxy) record(transcript, proxy, driver);
-  return { ...outcome, durationMs: Math.round(performance.now() - t0), notes, transcript: transcript.entries };
+  // Credentials are replaced as whole tokens in everything the result holds (redaction.ts).
+  const secrets = new SecretSet();
+  for (const r of redactions) secrets.add(r.secret, r.placeholder);
+  return secrets.redactValue({ ...outcome, durationMs: Math.round(performance.now() - t0), notes, transcript: transcript.entries });
 }
 
 export async function runClientConformance(input: ClientRunOptions): Promise<RunResult> {
