@@ -1,6 +1,6 @@
 // Chapter 8: the poll binding (long poll for deliveries).
 import type { CaseContext } from '../case.js';
-import { agent, check, equal, events, fit, group, needs, ok, poll, problem, send, types, validationError, type Wire } from './support.js';
+import { agent, check, equal, events, fit, group, needs, ok, poll, problem, send, types, validationError, started, type Wire } from './support.js';
 import { pair } from './flows.js';
 
 const pollCap = needs('binding.poll');
@@ -40,7 +40,7 @@ export const pollCases = group('POLL', [
       const idle = await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: 1 } });
       equal(ok(idle, 'idle long poll').deliveries, [], 'deliveries after an idle wait');
       check(idle.durationMs >= 900 && idle.durationMs < 3000, 'an idle long poll must wait about wait_seconds=1', '900..3000 ms', idle.durationMs);
-      const waiting = ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: 10 } });
+      const waiting = started(ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: 10 } }));
       const i = await send(ctx, sender, worker.address);
       const res = await waiting;
       const got = ok(res, 'long poll').deliveries;

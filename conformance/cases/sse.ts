@@ -1,6 +1,6 @@
 // Chapter 5, observe and wait: the SSE event stream of one intent and the long-polling GET.
 import type { CaseContext, SseFrameSeen, SseOpen, SseResult } from '../case.js';
-import { agent, check, equal, getIntent, group, limits, needs, ok, problem, resolve, resume, send, validationError, writeOk, type Wire } from './support.js';
+import { agent, check, equal, getIntent, group, limits, needs, ok, problem, resolve, resume, send, validationError, writeOk, started, type Wire } from './support.js';
 import { pair, type Pair } from './flows.js';
 
 const pollCap = needs('binding.poll');
@@ -233,7 +233,7 @@ export const sseCases = group('SSE', [
     async run(ctx) {
       const p = await pair(ctx);
       const i = await send(ctx, p.sender, p.worker.address);
-      const waiting = ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } });
+      const waiting = started(ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } }));
       await getIntent(ctx, i.intent_id, p.worker.key);
       ok(await resolve(ctx, i.intent_id, p.worker.key, { status: 'COMPLETED' }), 'resolve');
       const res = await waiting;
@@ -271,7 +271,7 @@ export const sseCases = group('SSE', [
       const p = await pair(ctx);
       const i = await send(ctx, p.sender, p.worker.address);
       let resolvedAt = 0;
-      const waiting = ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } }).then((r) => ({ r, at: performance.now() }));
+      const waiting = started(ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } }).then((r) => ({ r, at: performance.now() })));
       await getIntent(ctx, i.intent_id, p.worker.key);
       ok(await resume(ctx, i.intent_id, p.worker.key, { action: 'fail', error: { code: 'x' } }), 'resume fail');
       resolvedAt = performance.now();

@@ -78,6 +78,21 @@ export function validationError(res: HttpResponse, pointer: string | RegExp, wha
   return body;
 }
 
+/**
+ * A request started now and awaited later: a rejection before the case awaits it (the case failed
+ * on something else first, and its end aborted the request) must not become an unhandled
+ * rejection that ends the whole run. Awaiting the returned promise still throws.
+ */
+export function started<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** An upper bound in ms of real time, scaled by --timeout-scale: how long a loaded machine may take. */
+export function scaled(ctx: CaseContext, ms: number): number {
+  return Math.round(ms * ctx.timeoutScale);
+}
+
 // ---------------------------------------------------------------- capabilities and policies
 
 export interface Range { min: number; max: number; default?: number }
@@ -124,15 +139,49 @@ export async function agent(ctx: CaseContext, role: string, binding: Binding, ov
   return ctx.agent({ role, delivery: fastPolicy(ctx, binding, overrides) }, receiver);
 }
 
+/** True when a host name or literal lies in a range a strict SSRF guard refuses (SEC-020). */
+function privateHost(host: string): boolean {
+  return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|0\.|\[?::1\]?$|\[?f[cd]|\[?fe80|localhost$)/i.test(host);
+}
+
+/** The setting that lets the kit push to its own receiver, for not-applicable reasons. */
+export const PRIVATE_CALLBACKS_HINT =
+  'start the target with private callbacks allowed (limits.allow_private_callbacks true; reference server: --allow-private-callbacks) or give the kit a --receiver-host the target may reach';
+
 /** A receiver URL the target may push to: loopback is refused unless it allows private callbacks. */
 export async function httpReceiver(ctx: CaseContext, script: Parameters<CaseContext['receiver']>[0]): Promise<Receiver> {
   const receiver = await ctx.receiver(script);
-  const host = new URL(receiver.url).hostname;
-  const privateHost = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|\[?::1\]?$|localhost$)/.test(host);
-  if (privateHost && limits(ctx).allow_private_callbacks === false) {
-    throw new NotApplicable(`the target refuses private callback URLs and the kit's receiver is at ${receiver.url}; give --receiver-host a public address`);
+  if (privateHost(new URL(receiver.url).hostname) && limits(ctx).allow_private_callbacks === false) {
+    throw new NotApplicable(`the target refuses private callback URLs (SEC-020) and the kit's receiver is at ${receiver.url}; to run this case, ${PRIVATE_CALLBACKS_HINT}`);
   }
   return receiver;
+}
+
+/**
+ * A globally routable address literal for registrations that never deliver. A strict SSRF guard
+ * accepts it without DNS (a host name must resolve at registration, and a test machine may have no
+ * resolver), and documentation ranges (RFC 5737) are reserved, which a strict guard may refuse.
+ * No case sends an intent to an agent registered with it.
+ */
+export const PARKED_PUBLIC_URL = 'https://1.1.1.1/axp-conformance/never-called';
+
+/**
+ * A callback URL for an http agent that is registered but never pushed to: the kit's own receiver
+ * when the target may reach it (so nothing leaves the machine), else a public address literal.
+ */
+export async function parkedCallbackUrl(ctx: CaseContext): Promise<string> {
+  if (limits(ctx).allow_private_callbacks !== false) return (await ctx.receiver([{ status: 200 }])).url;
+  return PARKED_PUBLIC_URL;
+}
+
+/**
+ * A registration with a parked callback URL that the target refused as a callback (SEC-020 is
+ * tested by SEC cases): this case cannot establish its agent, so it does not apply here.
+ */
+export function callbackRefused(res: HttpResponse, url: string): void {
+  if (res.status === 422 && res.body?.code === 'callback_url_refused') {
+    throw new NotApplicable(`the target refuses the callback URL ${url} (422 callback_url_refused), so no http agent can be registered; to run this case, ${PRIVATE_CALLBACKS_HINT}`);
+  }
 }
 
 // ---------------------------------------------------------------- intents and events

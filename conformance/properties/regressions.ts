@@ -1,6 +1,6 @@
-// Fixed regression cases (PROP-1NN): shrunk counterexamples the property layer found while it was
-// being written (see /work/coord/server-findings.md), replayed as fixed sequences with the same
-// model and checks, so they run the same way on every target.
+// Fixed regression cases (PROP-1NN): shrunk counterexamples the property layer found (in a server
+// or in the kit's own model), replayed as fixed sequences with the same model and checks, so they
+// run the same way on every target.
 import { CaseFailure, type CaseContext, type ConformanceCase } from '../case.js';
 import { send } from './concurrency.js';
 import { RunLog } from './harness.js';
@@ -77,6 +77,28 @@ export const regressionCases: ConformanceCase[] = [
         w.fail(`a deadline_at in the past must be answered 422 validation_failed pointing at /deadline_at (INT-007), got ${res.status} ${res.body?.code ?? ''}`, 422, res.body);
       }
       await w.expectSentIntents('after the refused create');
+    }),
+  },
+  {
+    group: 'PROP',
+    level: 'MUST',
+    needsCapabilities: ['binding.stream'],
+    needsAdmin: true,
+    timeoutMs: 30_000,
+    id: 'PROP-104',
+    title: 'regression: a lease that expires while a long poll is open makes the retry in that poll legitimate (not a delivery that must not be)',
+    requirements: ['DLV-025', 'POLL-002', 'POLL-004'],
+    // The model once judged what a long poll may hand out on the clock when the poll was sent:
+    // in real time the 1 s lease ran out during a 3 s poll, and the correct retry failed PROP-003.
+    run: (ctx) => sequence(ctx, async (w) => {
+      const mi = await send(w, { intent_type: 'kit.regression.longpoll.v1', to_agent: w.worker.address, payload: {} });
+      await receive(w, 'poll');
+      const first = viewOf(mi.events).attempts.at(-1);
+      if (!first?.deliveryId) return w.fail('the first poll did not deliver the intent (DLV-006)', 'a delivery', mi.events.map((e) => e.event_type));
+      const { leaseSeconds, maxDelayMs } = w.options.policy;
+      // Real time: the lease and the backoff run out inside this one long poll. Test clock: the
+      // poll ends empty after its wait, the model accepting either.
+      await receive(w, 'poll', { waitSeconds: Math.min(60, Math.ceil(leaseSeconds + (maxDelayMs * 1.2) / 1000) + 1) });
     }),
   },
 ];
