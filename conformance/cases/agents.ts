@@ -2,7 +2,7 @@
 import { NotApplicable, type CaseContext, type HttpResponse } from '../case.js';
 import deliveryPolicy from '../../schemas/delivery-policy.schema.json' with { type: 'json' };
 import {
-  agent, callbackRefused, check, equal, needs, fastPolicy, getIntent, group, httpReceiver, intentBody, limits, ok, parkedCallbackUrl, PARKED_PUBLIC_URL, passTime, poll, pollFor, problem, send, validationError,
+  agent, callbackRefused, check, containsToken, equal, needs, fastPolicy, getIntent, group, httpReceiver, intentBody, limits, ok, parkedCallbackUrl, PARKED_PUBLIC_URL, passTime, poll, pollFor, problem, send, validationError,
 } from './support.js';
 import { pair } from './flows.js';
 
@@ -238,11 +238,11 @@ export const agentCases = group('AGT', [
       for (const [who, key] of [['admin', ctx.adminKey], ['itself', reg.api_key]] as const) {
         const res = await getAgent(ctx, path, key);
         ok(res, `GET agent as ${who}`);
-        check(!res.text.includes(reg.api_key), `GET agent as ${who} reveals the API key`, 'no key', 'key present');
-        check(!res.text.includes(reg.secret) && !res.text.includes(String(reg.secret).slice(6)), `GET agent as ${who} reveals the signing secret`, 'no secret', 'secret present');
+        check(!containsToken(res.text, reg.api_key), `GET agent as ${who} reveals the API key`, 'no key', 'key present');
+        check(!containsToken(res.text, reg.secret) && !containsToken(res.text, String(reg.secret).slice(6)), `GET agent as ${who} reveals the signing secret`, 'no secret', 'secret present');
       }
       const update = (await putHttp(ctx, path, {})).res;
-      check(!update.text.includes(reg.api_key) && !update.text.includes(reg.secret), 'a plain update reveals the key or secret', 'neither', update.text.slice(0, 200));
+      check(!containsToken(update.text, reg.api_key) && !containsToken(update.text, reg.secret), 'a plain update reveals the key or secret', 'neither', update.text.slice(0, 200));
     },
   },
   {

@@ -1,6 +1,6 @@
 // Chapter 13: problem documents, status/code table, 400/413/415/404/405, precedence, no 500s.
 import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
-import { agent, check, equal, group, intentBody, limits, needs, ok, problem, send, validationError } from './support.js';
+import { agent, check, containsToken, equal, group, intentBody, limits, needs, ok, problem, send, validationError } from './support.js';
 import { pair, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
@@ -202,8 +202,8 @@ export const errorCases = group('ERR', [
       ];
       for (const res of answers) {
         check(res.status >= 400, 'expected an error answer', '>= 400', res.status);
-        for (const secret of [guess, sender.key, worker.key, stranger.key, ctx.adminKey ?? '\u0000', '4111-1111']) {
-          check(!res.text.includes(secret), `a ${res.status} answer reveals a key or a hidden payload`, 'not present', res.text.slice(0, 200));
+        for (const secret of [guess, sender.key, worker.key, stranger.key, ctx.adminKey ?? '', '4111-1111']) {
+          check(!containsToken(res.text, secret), `a ${res.status} answer reveals a key or a hidden payload`, 'not present', res.text.slice(0, 200));
         }
         check(!/\bat .+:\d+:\d+\)?/.test(res.text) && !/node_modules|\.ts:\d+/.test(res.text), `a ${res.status} answer carries a stack trace`, 'no stack', res.text.slice(0, 300));
       }

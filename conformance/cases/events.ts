@@ -12,19 +12,30 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-005', 'EVT-006', 'EVT-001'],
     ...pollCap,
     async run(ctx) {
+      // `since` is tested on the events the delivery wrote before the case writes anything itself.
       const { sender, worker, i } = await polledIntent(ctx);
-      await ackOk(ctx, i.intent_id, worker.key, {});
       const path = `/v1/intents/${i.intent_id}/events`;
-      const all = ok(await ctx.request({ method: 'GET', path, key: sender.key, expectSchema: 'event-list-response' }), 'events without since');
-      equal(all.events.map((e: Wire) => e.seq), [1, 2, 3, 4], 'seqs with the default since=0');
-      equal(all.next_seq, 4, 'next_seq = last seq returned');
-      const after2 = ok(await ctx.request({ method: 'GET', path, key: sender.key, query: { since: 2 } }), 'since=2');
-      equal(after2.events.map((e: Wire) => e.seq), [3, 4], 'since is exclusive');
-      equal(after2.events, all.events.slice(2), 'the same events as in the full list');
-      for (const since of [4, 9]) {
-        const none = ok(await ctx.request({ method: 'GET', path, key: sender.key, query: { since } }), `since=${since}`);
+      const list = async (since?: number) => ok(await ctx.request({ method: 'GET', path, key: sender.key, query: since === undefined ? undefined : { since } }), `events since=${since ?? '(none)'}`);
+      const after1 = await list(1);
+      equal(after1.events.map((e: Wire) => e.seq), [2, 3], 'seqs after since=1 (since is exclusive)');
+      const after2 = await list(2);
+      equal(after2.events.map((e: Wire) => e.seq), [3], 'seqs after since=2 (since is exclusive)');
+      const all = await list();
+      equal(all.events.map((e: Wire) => e.seq), [1, 2, 3], 'seqs with the default since=0');
+      equal(all.next_seq, 3, 'next_seq = last seq returned');
+      equal(after2.next_seq, 3, 'next_seq after since=2');
+      equal(after1.events, all.events.slice(1), 'the same events as in the full list');
+      for (const since of [3, 9]) {
+        const none = await list(since);
         equal({ events: none.events, next_seq: none.next_seq }, { events: [], next_seq: since }, `since at or above the latest seq (${since})`);
       }
+      // Multi-digit cursors: seq 10 and beyond compare as numbers, not as text.
+      await ackOk(ctx, i.intent_id, worker.key, {});
+      for (let n = 0; n < 8; n++) ok(await resume(ctx, i.intent_id, worker.key, { action: 'progress', progress: { step: n } }), `progress write #${n + 1}`);
+      const after9 = await list(9);
+      equal(after9.events.map((e: Wire) => e.seq), [10, 11, 12], 'seqs after since=9');
+      const after10 = await list(10);
+      equal({ seqs: after10.events.map((e: Wire) => e.seq), next_seq: after10.next_seq }, { seqs: [11, 12], next_seq: 12 }, 'seqs and next_seq after since=10');
     },
   },
   {

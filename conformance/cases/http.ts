@@ -115,12 +115,17 @@ export const httpCases = group('HTTP', [
       const { receiver, worker, sender } = await setup(ctx, [{ status: 500, times: 2 }, { status: 200 }], { max_delivery_attempts: 3 });
       const i = await send(ctx, sender, worker.address);
       await receiver.waitForHits(1, 5000);
+      // Retry timing first (HTTP-022, DLV-013): the names of the failure come after, so a missing
+      // backoff is reported as that and not hidden behind a differently spelled error.
+      const failures: Wire[] = [];
       for (let n = 1; n <= 2; n++) {
         const failure = await failureOf(ctx, i.intent_id, n);
-        equal({ e: failure.details.error, c: failure.details.status_code, s: failure.status }, { e: 'http_status', c: 500, s: 'SUBMITTED' }, `attempt ${n} failure`);
+        check(typeof failure.details?.next_attempt_at === 'string', `a 500 must be retried: attempt ${n} of 3 failed with no next_attempt_at (HTTP-022)`, 'a next_attempt_at', failure.details?.next_attempt_at);
         await nextHit(ctx, receiver, failure, n + 1);
         checkBackoff(ctx, worker, failure, n, receiver.hits);
+        failures.push(failure);
       }
+      failures.forEach((failure, n) => equal({ e: failure.details.error, c: failure.details.status_code, s: failure.status }, { e: 'http_status', c: 500, s: 'SUBMITTED' }, `attempt ${n + 1} failure`));
       const hits = receiver.hits.slice(0, 3);
       equal(hits.map((h) => h.json?.attempt), [1, 2, 3], 'attempt numbers pushed');
       equal(new Set(hits.map((h) => h.json?.delivery_id)).size, 3, 'distinct delivery_ids');
@@ -161,15 +166,18 @@ export const httpCases = group('HTTP', [
       const { receiver, worker, sender } = await setup(ctx, [{ status: 410 }], { max_delivery_attempts: 5 });
       const i = await send(ctx, sender, worker.address);
       const failure = await failureOf(ctx, i.intent_id, 1);
-      equal({ e: failure.details.error, c: failure.details.status_code, n: failure.details.next_attempt_at }, { e: 'http_status', c: 410, n: null }, 'the 410 attempt');
-      const end = await ctx.waitForTerminal(i.intent_id, sender.key, 5000);
-      equal({ s: end.intent.status, c: end.intent.error?.code }, { s: 'FAILED', c: 'delivery_failed' }, 'the intent after a 410');
-      equal(types(await events(ctx, i.intent_id, sender.key)).at(-1), 'intent.delivery_failed', 'the last event');
-      const dl = ok(await ctx.request({ method: 'GET', path: '/v1/dead-letters', key: ctx.adminKey, query: { agent: worker.address } }), 'dead letters');
-      equal(dl.dead_letters.map((d: Wire) => [d.intent_id, d.binding, d.attempts, d.last_status_code]), [[i.intent_id, 'http', 1, 410]], 'dead-letter entries');
+      // No retry first (HTTP-023): a retried 410 fails as that, whatever the failure is called.
+      equal(failure.details?.next_attempt_at, null, 'next_attempt_at of the 410 attempt (a 410 is not retried)');
       await passTime(ctx, 60_000);
+      const end = await ctx.waitForTerminal(i.intent_id, sender.key, 5000);
+      // A second push would come within the backoff; this long poll gives it that time.
       await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: sender.key, query: { wait_seconds: 1 } });
       equal(receiver.hits.length, 1, 'pushes after a 410');
+      equal({ s: end.intent.status, c: end.intent.error?.code }, { s: 'FAILED', c: 'delivery_failed' }, 'the intent after a 410');
+      equal(types(await events(ctx, i.intent_id, sender.key)).at(-1), 'intent.delivery_failed', 'the last event');
+      equal({ e: failure.details.error, c: failure.details.status_code }, { e: 'http_status', c: 410 }, 'the 410 attempt');
+      const dl = ok(await ctx.request({ method: 'GET', path: '/v1/dead-letters', key: ctx.adminKey, query: { agent: worker.address } }), 'dead letters');
+      equal(dl.dead_letters.map((d: Wire) => [d.intent_id, d.binding, d.attempts, d.last_status_code]), [[i.intent_id, 'http', 1, 410]], 'dead-letter entries');
     },
   },
   {
@@ -207,14 +215,14 @@ export const httpCases = group('HTTP', [
       receiver.setScript([{ status: 302, headers: { location: `${receiver.url.replace(/\/$/, '')}/moved` } }, { status: 404 }, { status: 200 }]);
       const i = await send(ctx, sender, worker.address);
       const f1 = await failureOf(ctx, i.intent_id, 1);
-      equal({ e: f1.details.error, c: f1.details.status_code }, { e: 'http_status', c: 302 }, 'the redirected attempt');
       const second = await nextHit(ctx, receiver, f1, 2);
       equal(second.path, receiver.hits[0].path, 'the retry goes to the registered url, not the redirect target');
       const f2 = await failureOf(ctx, i.intent_id, 2);
-      equal({ e: f2.details.error, c: f2.details.status_code }, { e: 'http_status', c: 404 }, 'the 404 attempt');
       check(typeof f2.details.next_attempt_at === 'string', 'a 404 must be retried', 'next_attempt_at', f2.details.next_attempt_at);
       await nextHit(ctx, receiver, f2, 3);
       check(!receiver.hits.some((h) => h.path.includes('/moved')), 'the server followed the redirect', 'no hit on /moved', receiver.hits.map((h) => h.path));
+      equal({ e: f1.details.error, c: f1.details.status_code }, { e: 'http_status', c: 302 }, 'the redirected attempt');
+      equal({ e: f2.details.error, c: f2.details.status_code }, { e: 'http_status', c: 404 }, 'the 404 attempt');
     },
   },
   {

@@ -1,6 +1,6 @@
 // Chapter 14: keys, scopes and callback URL rules.
 import { NotApplicable } from '../case.js';
-import { agent, bogusKey, check, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
+import { agent, bogusKey, check, containsToken, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
 import { polledIntent, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
@@ -115,7 +115,7 @@ export const securityCases = group('SEC', [
         (await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: ctx.adminKey })).text,
         (await ctx.request({ method: 'GET', path: '/v1/intents', key: ctx.adminKey, query: { limit: 5 } })).text,
       ];
-      for (const t of texts) for (const k of [sender.key, worker.key, ctx.adminKey ?? '\u0000']) check(!t.includes(k), 'an answer reveals an API key', 'no key', t.slice(0, 200));
+      for (const t of texts) for (const k of [sender.key, worker.key, ctx.adminKey ?? '']) check(!containsToken(t, k), 'an answer reveals an API key', 'no key', t.slice(0, 200));
     },
   },
   {
