@@ -1,9 +1,11 @@
 // Chapter 14: keys, scopes and callback URL rules.
-import { NotApplicable } from '../case.js';
+import { NotApplicable, type CaseContext, type RegisteredAgent } from '../case.js';
 import { agent, bogusKey, check, containsToken, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
 import { polledIntent, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
+
+const getAgentAs = (ctx: CaseContext, who: RegisteredAgent, key: string) => ctx.request({ method: 'GET', path: `/v1/agents/${who.path}`, key });
 
 export const securityCases = group('SEC', [
   {
@@ -143,6 +145,40 @@ export const securityCases = group('SEC', [
       for (const url of ['ftp://198.51.100.7/hook', 'file:///etc/passwd', 'https://user:pass@198.51.100.7/hook', 'javascript:alert(1)']) {
         validationError(await ctx.request({ method: 'PUT', path: `/v1/agents/${ctx.unique('sec')}/hook`, key: ctx.adminKey, json: { delivery: { binding: 'http', url } } }), /^\/delivery(\/url)?$/, `url ${url}`);
       }
+    },
+  },
+  {
+    id: 'SEC-201',
+    title: 'a key that was in use is refused right after rotate_key (no cached old key)',
+    level: 'MUST',
+    requirements: ['SEC-006', 'AGT-002'],
+    ...needs('binding.poll'),
+    async run(ctx) {
+      const worker = await agent(ctx, 'worker', 'poll');
+      // Use the key first, so a server that caches keys has this one cached.
+      for (let n = 1; n <= 2; n++) ok(await getAgentAs(ctx, worker, worker.key), `GET the agent with its key (use ${n})`);
+      const rotated = ok(await ctx.request({ method: 'PUT', path: `/v1/agents/${worker.path}`, key: ctx.adminKey, json: { delivery: worker.delivery, rotate_key: true } }), 'rotate_key');
+      check(typeof rotated.api_key === 'string' && rotated.api_key !== worker.key, 'rotate_key must return a new api_key', 'a new key', rotated.api_key);
+      problem(await getAgentAs(ctx, worker, worker.key), 401, 'unauthorized', 'the previous key, used before the rotation, right after it');
+      problem(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key }), 401, 'unauthorized', 'a poll with the previous key');
+      ok(await getAgentAs(ctx, worker, rotated.api_key), 'the new key');
+    },
+  },
+  {
+    id: 'SEC-201',
+    title: 'a key that was in use is refused right after rotate_key (no cached old key)',
+    level: 'MUST',
+    requirements: ['SEC-006', 'AGT-002'],
+    ...needs('binding.poll'),
+    async run(ctx) {
+      const worker = await agent(ctx, 'worker', 'poll');
+      // Use the key first, so a server that caches keys has this one cached.
+      for (let n = 1; n <= 2; n++) ok(await getAgentAs(ctx, worker, worker.key), `GET the agent with its key (use ${n})`);
+      const rotated = ok(await ctx.request({ method: 'PUT', path: `/v1/agents/${worker.path}`, key: ctx.adminKey, json: { delivery: worker.delivery, rotate_key: true } }), 'rotate_key');
+      check(typeof rotated.api_key === 'string' && rotated.api_key !== worker.key, 'rotate_key must return a new api_key', 'a new key', rotated.api_key);
+      problem(await getAgentAs(ctx, worker, worker.key), 401, 'unauthorized', 'the previous key, used before the rotation, right after it');
+      problem(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key }), 401, 'unauthorized', 'a poll with the previous key');
+      ok(await getAgentAs(ctx, worker, rotated.api_key), 'the new key');
     },
   },
 ]);
