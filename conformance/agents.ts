@@ -3,7 +3,7 @@
 // takes pre-provisioned ones, and a role the file lacks makes the case not applicable.
 import { readFile } from 'node:fs/promises';
 import { validate } from '../schemas/index.js';
-import { CaseFailure, NotApplicable, type AgentNeed, type Receiver, type RegisteredAgent } from './case.js';
+import { Blocked, NotApplicable, type AgentNeed, type Receiver, type RegisteredAgent } from './case.js';
 import type { CaseClient } from './client.js';
 import { UsageError } from './errors.js';
 
@@ -54,6 +54,9 @@ function segment(text: string): string {
   return (cleaned || 'x').slice(0, 63);
 }
 
+/** Agent registration (PUT /v1/agents/{address}): what a refused registration blocks on. */
+const REGISTRATION = ['AGT-001'];
+
 export interface AgentPoolOptions {
   runId: string;
   adminKey?: string;
@@ -86,16 +89,19 @@ export class AgentPool {
       json: { delivery },
       expectSchema: 'agent-registration-response',
     });
-    if (res.status !== 200) throw new CaseFailure(`registering agent ${address} (role ${need.role}) answered ${res.status}`, 200, res.status);
-    const body = res.body as { api_key?: string; secret?: string; agent?: { delivery?: Record<string, unknown> } };
-    if (!body.api_key) throw new CaseFailure(`registering agent ${address} returned no api_key`, 'api_key', body);
+    // Only the fields this needs are read (api_key, and the secret when given); the answer's full
+    // shape is the response-conformance cases' business (the client records any violation).
+    if (res.status !== 200) throw new Blocked(`registering agent ${address} (role ${need.role}) answered ${res.status}${res.body?.code ? ` ${String(res.body.code)}` : ''}`, REGISTRATION);
+    const body = (res.body ?? {}) as { api_key?: unknown; secret?: unknown; agent?: { delivery?: unknown } };
+    if (typeof body.api_key !== 'string' || body.api_key.length === 0) throw new Blocked(`registering agent ${address} (role ${need.role}) returned no api_key`, REGISTRATION);
+    const echoed = body.agent?.delivery;
     return {
       role: need.role,
       address,
       path: addressPath(address),
       key: body.api_key,
-      secret: body.secret,
-      delivery: body.agent?.delivery ?? delivery,
+      secret: typeof body.secret === 'string' ? body.secret : undefined,
+      delivery: echoed !== null && typeof echoed === 'object' ? (echoed as Record<string, unknown>) : delivery,
     };
   }
 
@@ -118,7 +124,7 @@ export class AgentPool {
         json: { delivery },
         expectSchema: 'agent-registration-response',
       });
-      if (res.status !== 200) throw new CaseFailure(`pointing agent ${entry.address} at the receiver answered ${res.status}`, 200, res.status);
+      if (res.status !== 200) throw new Blocked(`pointing agent ${entry.address} at the receiver answered ${res.status}`, REGISTRATION);
     }
     return { role: entry.role, address: entry.address, path: addressPath(entry.address), key: entry.api_key, secret: entry.secret, delivery };
   }

@@ -1,6 +1,7 @@
 // What a conformance case is, and everything a case may use while it runs. The runner
 // (runner.ts) builds the CaseContext; cases (cases/*.ts) only see this file's types.
 import type { SchemaName } from '../schemas/index.js';
+import type { PropertySettings } from './properties/harness.js';
 
 export type Level = 'MUST' | 'SHOULD' | 'MAY';
 export type Binding = 'stream' | 'poll' | 'http' | 'inbox' | 'internal';
@@ -27,6 +28,20 @@ export interface ConformanceCase {
   needsAdmin?: boolean;
   /** Bound for the whole case in ms before --timeout-scale (default 30000); past it the case fails. */
   timeoutMs?: number;
+  /**
+   * The case runs alone: no other case of the run overlaps it. For cases that change what every
+   * other case on the target sees, above all the test clock (CLK-*): advancing it moves the leases,
+   * retries and deadlines of every case running at the same moment. A case that advances the clock
+   * without this flag while others run is stopped before the advance and run again alone.
+   */
+  exclusive?: boolean;
+  /**
+   * IDs of cases earlier in the plan whose outcome this case builds on: when one of them did not
+   * pass, this case is not run and is reported blocked, naming them.
+   */
+  dependsOn?: string[];
+  /** The kit runs it after every other case of the run (the response-conformance cases). */
+  runsLast?: boolean;
   run(ctx: CaseContext): Promise<void>;
 }
 
@@ -142,6 +157,8 @@ export interface CaseContext {
   seed: number;
   /** Multiply every wait bound by this (--timeout-scale). */
   timeoutScale: number;
+  /** The run's property settings (--runs, --deep, --replay) for the PROP-* cases. */
+  properties: PropertySettings;
   baseUrl: string;
   capabilities: any;
   adminKey?: string;
@@ -170,6 +187,79 @@ export interface CaseContext {
   /** A run-unique suffix for addresses and keys. */
   unique(label: string): string;
   note(text: string): void;
+  /**
+   * Runs a step the case needs but is not about (registering agents, creating the intent it then
+   * observes, reading an id from an answer). When the step fails (a CaseFailure, or a TypeError from
+   * a field the answer lacks), the case is blocked, not failed: `what` names the step, `blockedBy`
+   * the requirement or case IDs (default: the requirements of the route the step last called, from
+   * schemas/routes.ts). NotApplicable and Blocked pass through unchanged.
+   */
+  setup<T>(what: string, step: () => Promise<T> | T, blockedBy?: string[]): Promise<T>;
+  /** A precondition the case cannot go on without: when `condition` is falsy the case is blocked with `what`. */
+  precondition(condition: unknown, what: string, blockedBy?: string[]): void;
+  /** A value the case needs but does not test (e.g. `ctx.need(res.body?.intent?.intent_id, 'intent_id of the created intent')`): null or undefined blocks the case. */
+  need<T>(value: T | null | undefined, what: string, blockedBy?: string[]): T;
+  /**
+   * Registers a credential the case made up or received outside the kit's own registrations (a
+   * rotated key, a secret in a fixture), so no report shows it; agent keys and webhook secrets in
+   * answers the kit reads are found without this.
+   */
+  secret(value: string, placeholder?: string): void;
+  /** Adds requirement IDs to this case's result (the response-conformance cases cite the owners of a broken shape). */
+  cite(...requirementIds: string[]): void;
+  /** Root causes of the shape violations recorded so far in this run (ledger.ts), in order of first sight. */
+  rootCauses(kinds?: ReadonlyArray<SchemaViolationSeen['kind']>): RootCause[];
+}
+
+/** One root cause of shape violations: the same route, schema, place and keyword, however many answers showed it. */
+export interface RootCause {
+  route: string;
+  schema: string;
+  /** Pointer with array indices as `*`. */
+  pointer: string;
+  keyword: string;
+  message: string;
+  kind: SchemaViolationSeen['kind'];
+  owners: string[];
+  /** How many answers showed it. */
+  count: number;
+  /** The cases that observed it, in order of first sight. */
+  cases: string[];
+  /** The first request that showed it. */
+  firstRequest: string;
+}
+
+/**
+ * Requirement IDs the answers of one schema violation are charged to: kept in the run's ledger by the
+ * client (every 2xx body and SSE frame against its route's schema, every error answer against
+ * `problem`) and reported by the response-conformance cases, never by the case that read the answer.
+ */
+export interface SchemaViolationSeen {
+  /** Route template from schemas/routes.ts (`PUT /v1/agents/{address}`), or method and path when no route matches. */
+  route: string;
+  /** The concrete request, e.g. `PUT /v1/agents/conf-x/agt-001 → 200`. */
+  request: string;
+  /** Schema checked against, or `content-type` for a wrong media type. */
+  schema: string;
+  /** JSON pointer into the body (SSE: into the frame's data), `/` for the whole body. */
+  pointer: string;
+  /** Failing JSON Schema keyword (`required`, `type`, ...), `content-type` or `json`. */
+  keyword: string;
+  message: string;
+  /** The case that observed it. */
+  caseId: string;
+  /** Requirements owning the shape: the route's definition in schemas/routes.ts (ERR-001 for error answers). */
+  owners: string[];
+  /** 2xx body, SSE frame or error answer. */
+  kind: 'response' | 'sse-frame' | 'error';
+}
+
+/**
+ * instanceof, or the same class name: cases loaded through another module instance of case.ts
+ * (a CommonJS copy, a bundled kit) throw look-alike classes that must classify the same.
+ */
+export function isKind<T extends Error>(err: unknown, kind: new (...args: never[]) => T): err is T {
+  return err instanceof kind || (err instanceof Error && err.name === kind.name);
 }
 
 /** Thrown by a case to fail with evidence. */
@@ -178,6 +268,26 @@ export class CaseFailure extends Error {
     super(message);
     this.name = 'CaseFailure';
   }
+}
+
+/**
+ * Thrown when a case's precondition cannot be established (registration refused, an answer lacks a
+ * field the case needs but does not test, a case it depends on failed): the case is reported
+ * blocked with the reason, naming in `blockedBy` the requirement or case IDs that kept it from
+ * running. Blocked is not failed; the failure is reported once, by the case that owns it.
+ */
+export class Blocked extends Error {
+  readonly blockedBy: string[];
+  constructor(reason: string, blockedBy: string[] = []) {
+    super(reason);
+    this.name = 'Blocked';
+    this.blockedBy = [...blockedBy];
+  }
+}
+
+/** Blocks the case unless `condition` holds (for code outside a CaseContext, e.g. support helpers). */
+export function blockedUnless(condition: unknown, what: string, blockedBy: string[] = []): asserts condition {
+  if (!condition) throw new Blocked(what, blockedBy);
 }
 
 /** Thrown by a case that finds the target cannot run it (with the reason). */

@@ -12,7 +12,8 @@ import { REPORTER_NAMES, isReporterName, type ReporterName } from './reporters/r
 import { runConformance } from './runner.js';
 import type { LevelOption } from './selection.js';
 import { kitInfo } from './version.js';
-import { configureProperties, parseReplayFile } from './properties/index.js';
+import { parseReplayFile } from './properties/index.js';
+import { DEFAULT_CONCURRENCY } from './options.js';
 
 interface CliFlags {
   target?: string;
@@ -31,6 +32,7 @@ interface CliFlags {
   cases?: string;
   list?: boolean;
   trace?: boolean;
+  showSecrets?: boolean;
   runs?: number;
   deep?: boolean;
   replay?: string;
@@ -75,7 +77,8 @@ function buildProgram(): Command {
     .option('--seed <n>', 'seed for the run\'s random choices (printed on every run)', integer)
     .option('--timeout-scale <f>', 'multiply every wait bound by F (slow targets, CI)', positive, 1)
     .option('--agents <file>', 'pre-provisioned agents (schemas/agents-file.schema.json) instead of registering them')
-    .addOption(new Option('--concurrency <n>', 'cases run at once (default 1: sequential, deterministic)').argParser(integer).default(1).hideHelp())
+    .option('--concurrency <n>', 'cases run at once; cases that move the test clock always run alone (1: one by one)', integer, DEFAULT_CONCURRENCY)
+    .option('--show-secrets', 'show API keys and webhook secrets in reports and traces instead of $AXP_… placeholders (local debugging only)')
     .addOption(new Option('--cases <module>', 'run the cases a module exports as allCases instead of the kit\'s own').hideHelp())
     .option('--runs <n>', 'generated runs per property case (PROP-*)', positive)
     .option('--deep', 'deeper property runs (PROP-*): about ten times the default runs and time budget')
@@ -124,7 +127,6 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const replay = flags.replay ? parseReplayFile(await readFile(flags.replay, 'utf8').catch((err: Error) => { throw new UsageError(`cannot read --replay ${flags.replay}: ${err.message}`); }), flags.replay) : undefined;
-    configureProperties({ runs: flags.runs === undefined ? undefined : Math.ceil(flags.runs), deep: flags.deep ?? false, replay });
     const run = await runConformance({
       cases,
       target: flags.target,
@@ -141,6 +143,8 @@ async function main(argv: string[]): Promise<number> {
       outDir: flags.out,
       trace: flags.trace,
       concurrency: flags.concurrency,
+      showSecrets: flags.showSecrets,
+      properties: { runs: flags.runs === undefined ? undefined : Math.ceil(flags.runs), deep: flags.deep ?? false, replay },
     });
     return run.exitCode;
   } catch (err) {

@@ -1,22 +1,55 @@
 // All of a case's HTTP: one undici dispatcher for the run, every exchange recorded in the case's
 // transcript, every answer checked against schemas/ (2xx against the route's schema, errors against
 // `problem` as application/problem+json), SSE read through wire/sse.ts with each frame validated.
+// A shape violation goes to the run's ledger (ledger.ts), charged to the requirements owning the
+// shape, and never fails the case that read the answer: a case fails on what it is about.
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { validatorFor, toViolations, type SchemaName } from '../schemas/index.js';
-import { CaseFailure, type HttpRequest, type HttpResponse, type SseFrameSeen, type SseOpen, type SseResult } from './case.js';
-import { frameSchemaFor, responseSchemaFor } from './route-schemas.js';
+import { CaseFailure, type HttpRequest, type HttpResponse, type SchemaViolationSeen, type SseFrameSeen, type SseOpen, type SseResult } from './case.js';
+import type { ViolationLedger } from './ledger.js';
+import { placeholder, type SecretSet } from './redaction.js';
+import { frameSchemaFor, responseSchemaFor, routeFor } from './route-schemas.js';
 import type { Transcript } from './transcript.js';
 import { createSseReader } from './wire/sse.js';
 
 export interface ClientOptions {
-  /** One base URL, or several of one deployment comma-separated (issue 11): requests go round-robin. */
+  /** One base URL, or several of one deployment comma-separated: requests go round-robin. */
   baseUrl: string;
   dispatcher: Dispatcher;
   transcript: Transcript;
   /** The case's signal: aborted when the case ends or passes its bound. */
   signal: AbortSignal;
   timeoutScale: number;
+  /** The case whose requests these are (named in ledger entries). */
+  caseId?: string;
+  /** Where shape violations go; without one (discovery) they are not recorded. */
+  ledger?: ViolationLedger;
+  /** Credentials found in answers (api_key, secret) are added here. */
+  secrets?: SecretSet;
+  /** The run's round-robin position over a multi-URL target, shared by every case of one run. */
+  spread?: UrlSpread;
+  /**
+   * Called before a request is sent; throwing stops it (the runner stops a case that would advance
+   * the shared test clock while other cases run).
+   */
+  beforeRequest?: (req: HttpRequest) => void;
 }
+
+/** One run's position in the round robin over a multi-URL target. */
+export interface UrlSpread {
+  next(): number;
+}
+
+export function createSpread(): UrlSpread {
+  let n = 0;
+  return { next: () => n++ };
+}
+
+/** The shape of every success answer (TERM-016) and of every error answer (ERR-001). */
+export const SUCCESS_SHAPE_REQUIREMENT = 'TERM-016';
+export const ERROR_SHAPE_REQUIREMENT = 'ERR-001';
+
+const SECRET_FIELDS = new Set(['api_key', 'secret']);
 
 const DEFAULT_REQUEST_MS = 10_000;
 const DEFAULT_WAIT_SECONDS = 15;
@@ -50,18 +83,48 @@ function waitSecondsOf(query: Query | undefined): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
-/** Run-wide, so the calls of every case spread over all the URLs of a multi-URL target. */
-let spread = 0;
-
 export class CaseClient {
   private readonly baseUrls: string[];
+  private readonly spread: UrlSpread;
+  private lastRoute: { method: string; path: string } | undefined;
 
   constructor(private readonly options: ClientOptions) {
     this.baseUrls = options.baseUrl.split(',').map((u) => u.trim()).filter(Boolean);
+    this.spread = options.spread ?? createSpread();
   }
 
   private nextBaseUrl(): string {
-    return this.baseUrls[spread++ % this.baseUrls.length];
+    return this.baseUrls[this.spread.next() % this.baseUrls.length];
+  }
+
+  /** Requirements defining the route of the last request sent (schemas/routes.ts), for blocked cases. */
+  lastRouteRequirements(): string[] {
+    if (!this.lastRoute) return [];
+    return [...(routeFor(this.lastRoute.method, this.lastRoute.path)?.spec ?? [])];
+  }
+
+  /** Adds every api_key and secret string field of an answer to the run's secrets, named after the agent. */
+  private harvestSecrets(path: string, body: unknown): void {
+    const secrets = this.options.secrets;
+    if (!secrets || body === null || typeof body !== 'object') return;
+    const label = this.agentLabel(path);
+    const visit = (value: unknown, depth: number): void => {
+      if (value === null || typeof value !== 'object' || depth > 6) return;
+      for (const [key, item] of Object.entries(value)) {
+        if (typeof item === 'string' && SECRET_FIELDS.has(key)) secrets.add(item, placeholder(key === 'secret' ? 'AXP_WEBHOOK_SECRET' : 'AXP_AGENT_KEY', label));
+        else visit(item, depth + 1);
+      }
+    };
+    visit(body, 0);
+  }
+
+  /** `/v1/agents/conf-x/agt-001-sender-1` in case AGT-001 → `sender-1`. */
+  private agentLabel(path: string): string | undefined {
+    const match = /^\/v1\/agents\/(.+?)(\/intents(\/stream)?)?$/.exec(path.split('?')[0]);
+    const last = match?.[1].split('/').at(-1);
+    if (!last) return undefined;
+    const prefix = this.options.caseId ? `${this.options.caseId.toLowerCase()}-` : '';
+    return prefix && last.startsWith(prefix) ? last.slice(prefix.length) : last;
   }
 
   private scaled(ms: number): number {
@@ -76,6 +139,8 @@ export class CaseClient {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
+    this.options.beforeRequest?.(req);
+    this.lastRoute = { method: req.method, path: req.path };
     const url = buildUrl(this.nextBaseUrl(), req.path, req.query);
     const hasJson = req.json !== undefined && req.raw === undefined;
     const headers = this.requestHeaders(req.key, req.headers, hasJson);
@@ -110,35 +175,46 @@ export class CaseClient {
       throw new CaseFailure(`${req.method} ${req.path}: ${why}`);
     }
     const durationMs = Math.round(performance.now() - started);
+    const parsed = parseJson(text);
+    this.harvestSecrets(req.path, parsed);
     transcript.add({ kind: 'response', summary: `${req.method} ${req.path} → ${status} (${durationMs} ms)`, status, headers: resHeaders, body: text });
-    const response: HttpResponse = { status, headers: resHeaders, text, body: parseJson(text), durationMs };
+    const response: HttpResponse = { status, headers: resHeaders, text, body: parsed, durationMs };
     if (req.validate !== false) this.checkAnswer(req.method, req.path, response, req.expectSchema);
     return response;
   }
 
-  /** Throws a CaseFailure when the answer breaks its schema or the error format. */
+  /** Records in the ledger how the answer breaks its schema or the error format. */
   private checkAnswer(method: string, path: string, res: HttpResponse, expectSchema: SchemaName | undefined): void {
-    const where = `${method} ${path} → ${res.status}`;
+    const request = `${method} ${path} → ${res.status}`;
+    const route = routeFor(method, path);
+    const routeName = route ? `${route.method} ${route.path}` : `${method} ${path.split('?')[0]}`;
     if (res.status >= 400) {
+      const owners = [ERROR_SHAPE_REQUIREMENT];
       const type = res.headers['content-type'] ?? '';
       if (!type.toLowerCase().startsWith('application/problem+json')) {
-        this.fail(`${where}: an error must be application/problem+json`, 'application/problem+json', type || '(no content-type)');
+        this.violation({ route: routeName, request, schema: 'problem', pointer: '/', keyword: 'content-type', message: `an error answer must be application/problem+json, got ${type || '(no content-type)'}`, owners, kind: 'error' });
       }
-      this.checkSchema(where, 'problem', res.body, res.text);
+      this.checkSchema({ route: routeName, request, owners, kind: 'error' }, 'problem', res.body);
       return;
     }
     if (res.status < 200 || res.status >= 300) return;
     const schema = expectSchema ?? responseSchemaFor(method, path);
-    if (schema) this.checkSchema(where, schema, res.body, res.text);
+    if (schema) this.checkSchema({ route: routeName, request, owners: [SUCCESS_SHAPE_REQUIREMENT, ...(route?.spec ?? [])], kind: 'response' }, schema, res.body);
   }
 
-  private checkSchema(where: string, schema: SchemaName, body: unknown, text: string): void {
-    if (body === undefined) this.fail(`${where}: the body is not JSON (schema ${schema} expected)`, schema, text.slice(0, 200));
-    const validate = validatorFor(schema);
-    if (!validate(body)) {
-      const violations = toViolations(validate.errors).map((v) => `${v.pointer || '/'} ${v.message}`);
-      this.fail(`${where}: the body does not match schema ${schema}`, schema, violations);
+  private checkSchema(where: Pick<SchemaViolationSeen, 'route' | 'request' | 'owners' | 'kind'>, schema: SchemaName, body: unknown): void {
+    if (body === undefined) {
+      this.violation({ ...where, schema, pointer: '/', keyword: 'json', message: 'the body is not JSON' });
+      return;
     }
+    const validate = validatorFor(schema);
+    if (validate(body)) return;
+    for (const v of toViolations(validate.errors)) this.violation({ ...where, schema, pointer: v.pointer || '/', keyword: v.keyword, message: v.message });
+  }
+
+  private violation(v: Omit<SchemaViolationSeen, 'caseId'>): void {
+    this.options.transcript.add({ kind: 'note', summary: `shape: ${v.request}: ${v.pointer} ${v.message} (schema ${v.schema}; charged to ${v.owners.join(', ')}, not to this case)` });
+    this.options.ledger?.record({ ...v, caseId: this.options.caseId ?? '(discovery)' });
   }
 
   private fail(message: string, expected: unknown, actual: unknown): never {
@@ -147,6 +223,8 @@ export class CaseClient {
   }
 
   async sse(path: string, open: SseOpen = {}): Promise<SseResult> {
+    this.options.beforeRequest?.({ method: 'GET', path, key: open.key, headers: open.headers });
+    this.lastRoute = { method: 'GET', path };
     const url = buildUrl(this.nextBaseUrl(), path, open.query);
     const headers = this.requestHeaders(open.key, open.headers, false);
     headers.accept ??= 'text/event-stream';
@@ -159,7 +237,9 @@ export class CaseClient {
     const cut = new AbortController();
     const result: SseResult = { status: 0, headers: {}, frames: [], comments: [], ended: false, cutMidFrame: false };
     const frameSchema = open.frameSchema ?? frameSchemaFor(path);
-    let violation: CaseFailure | undefined;
+    const route = routeFor('GET', path);
+    const routeName = route ? `${route.method} ${route.path}` : `GET ${path}`;
+    const owners = [SUCCESS_SHAPE_REQUIREMENT, ...(route?.spec ?? [])];
 
     const reader = createSseReader({
       onFrame: (frame) => {
@@ -170,8 +250,8 @@ export class CaseClient {
         result.frames.push(seen);
         transcript.add({ kind: 'sse-frame', summary: `${seen.id !== undefined ? `id: ${seen.id}  ` : ''}event: ${seen.event ?? 'message'}  data: ${frame.data}` });
         const schema: SchemaName | undefined = seen.event === 'stream.timeout' ? 'stream-timeout' : frameSchema;
-        if (schema && !violation) violation = this.frameViolation(label, schema, seen);
-        if (violation || open.until?.(seen, result.frames)) cut.abort();
+        if (schema) this.checkFrame(routeName, owners, label, schema, seen);
+        if (open.until?.(seen, result.frames)) cut.abort();
       },
       onComment: (comment) => {
         if (cut.signal.aborted) return;
@@ -193,6 +273,7 @@ export class CaseClient {
       if (res.statusCode < 200 || res.statusCode >= 300) {
         const text = await res.body.text();
         const response: HttpResponse = { status: res.statusCode, headers: result.headers, text, body: parseJson(text), durationMs: 0 };
+        this.harvestSecrets(path, response.body);
         transcript.add({ kind: 'sse-end', summary: `error answer`, body: text });
         result.body = response.body;
         result.ended = true;
@@ -230,18 +311,18 @@ export class CaseClient {
         throw new CaseFailure(`${label}: ${why}`);
       }
     }
-    if (violation) throw violation;
     return result;
   }
 
-  private frameViolation(label: string, schema: SchemaName, frame: SseFrameSeen): CaseFailure | undefined {
-    const where = `${label}: frame ${frame.id ?? ''} (${frame.event ?? 'message'})`;
-    if (frame.json === undefined) return new CaseFailure(`${where}: data is not JSON (schema ${schema} expected)`, schema, frame.data);
+  private checkFrame(route: string, owners: string[], label: string, schema: SchemaName, frame: SseFrameSeen): void {
+    const where = { route, request: `${label}: frame ${frame.id ?? ''} (${frame.event ?? 'message'})`, owners, kind: 'sse-frame' as const };
+    if (frame.json === undefined) {
+      this.violation({ ...where, schema, pointer: '/', keyword: 'json', message: 'frame data is not JSON' });
+      return;
+    }
     const validate = validatorFor(schema);
-    if (validate(frame.json)) return undefined;
-    const violations = toViolations(validate.errors).map((v) => `${v.pointer || '/'} ${v.message}`);
-    this.options.transcript.add({ kind: 'error', summary: `${where}: does not match schema ${schema}` });
-    return new CaseFailure(`${where}: data does not match schema ${schema}`, schema, violations);
+    if (validate(frame.json)) return;
+    for (const v of toViolations(validate.errors)) this.violation({ ...where, schema, pointer: v.pointer || '/', keyword: v.keyword, message: v.message });
   }
 }
 

@@ -1,12 +1,18 @@
 // Builds the CaseContext one case runs with: its client, transcript, agents, receivers and waits.
 // Every wait has an explicit bound scaled by --timeout-scale; none is a bare sleep.
 import { setTimeout as delay } from 'node:timers/promises';
-import { CaseFailure, type CaseContext, type ConformanceCase, type Receiver, type ReceiverStep } from './case.js';
+import { Blocked, CaseFailure, NotApplicable, isKind, type CaseContext, type ConformanceCase, type Receiver, type ReceiverStep } from './case.js';
 import type { AgentPool } from './agents.js';
 import type { CaseClient } from './client.js';
 import { startReceiver } from './receiver.js';
 import type { Transcript } from './transcript.js';
 import { isTerminalStatus } from './model/lifecycle.js';
+import type { ViolationLedger } from './ledger.js';
+import type { SecretSet } from './redaction.js';
+import type { PropertySettings } from './properties/harness.js';
+
+/** The requirement defining agent registration: what a refused or keyless registration blocks on. */
+export const REGISTRATION_REQUIREMENTS = ['AGT-001'];
 
 /** What every case of one run shares. */
 export interface RunScope {
@@ -21,6 +27,11 @@ export interface RunScope {
   pool: AgentPool;
   /** Run-wide counter behind ctx.unique(). */
   nextUnique: () => number;
+  /** Every response-shape violation any case's client saw. */
+  ledger: ViolationLedger;
+  /** Every credential the run knows; reports show placeholders instead. */
+  secrets: SecretSet;
+  properties: PropertySettings;
 }
 
 export interface CaseScope {
@@ -30,6 +41,8 @@ export interface CaseScope {
   signal: AbortSignal;
   notes: string[];
   receivers: Receiver[];
+  /** Requirement IDs the case added to its result with ctx.cite(). */
+  cited: string[];
 }
 
 const DEFAULT_EVENTUALLY_MS = 5_000;
@@ -47,14 +60,18 @@ export function createCaseContext(run: RunScope, scope: CaseScope): CaseContext 
     runId: run.runId,
     seed: run.seed,
     timeoutScale: run.timeoutScale,
-    // A multi-URL target (issue 11): cases building their own URLs use the first.
+    properties: run.properties,
+    // A target given as several URLs of one deployment: cases building their own URLs use the first.
     baseUrl: run.baseUrl.split(',')[0],
     capabilities: run.capabilities,
     adminKey: run.adminKey,
     signal,
     request: (req) => client.request(req),
     sse: (path, options) => client.sse(path, options),
-    agent: run.pool.forCase(scope.case.id, client),
+    agent(need, receiver) {
+      const register = run.pool.forCase(scope.case.id, client);
+      return ctx.setup(`registering an agent for role ${need.role} (binding ${need.delivery.binding})`, () => register(need, receiver), REGISTRATION_REQUIREMENTS);
+    },
 
     async receiver(script: ReceiverStep[]): Promise<Receiver> {
       const receiver = await startReceiver({
@@ -155,6 +172,40 @@ export function createCaseContext(run: RunScope, scope: CaseScope): CaseContext 
     note(text: string): void {
       scope.notes.push(text);
       transcript.note(text);
+    },
+
+    async setup<T>(what: string, step: () => Promise<T> | T, blockedBy?: string[]): Promise<T> {
+      try {
+        return await step();
+      } catch (err) {
+        // A case that ended or overran is not blocked; NotApplicable and Blocked already say why.
+        if (signal.aborted || isKind(err, NotApplicable) || isKind(err, Blocked)) throw err;
+        if (isKind(err, CaseFailure) || err instanceof TypeError) {
+          throw new Blocked(`${what}: ${err.message}`, blockedBy ?? client.lastRouteRequirements());
+        }
+        throw err;
+      }
+    },
+
+    precondition(condition: unknown, what: string, blockedBy: string[] = []): void {
+      if (!condition) throw new Blocked(what, blockedBy.length > 0 ? blockedBy : client.lastRouteRequirements());
+    },
+
+    need<T>(value: T | null | undefined, what: string, blockedBy: string[] = []): T {
+      if (value === null || value === undefined) throw new Blocked(`${what}: missing`, blockedBy.length > 0 ? blockedBy : client.lastRouteRequirements());
+      return value;
+    },
+
+    secret(value: string, placeholder = '$AXP_SECRET'): void {
+      run.secrets.add(value, placeholder);
+    },
+
+    cite(...requirementIds: string[]): void {
+      for (const id of requirementIds) if (!scope.cited.includes(id)) scope.cited.push(id);
+    },
+
+    rootCauses(kinds = ['response', 'sse-frame', 'error']) {
+      return run.ledger.rootCauses(kinds);
     },
   };
   return ctx;

@@ -8,6 +8,15 @@ import { UsageError } from './errors.js';
 import { isReporterName, type Reporter, type ReporterName } from './reporters/reporter.js';
 import { isLevelOption, parsePatterns, type LevelOption } from './selection.js';
 import type { EmbeddedOptions } from './embedded.js';
+import type { PropertySettings } from './properties/harness.js';
+
+/**
+ * Cases run at once by default. Cases mostly wait on the target (long polls, retry timings), so
+ * a few more than the cores keep a 2-core CI machine busy without making the target shed load;
+ * cases marked exclusive (the test clock) still run alone.
+ */
+export const DEFAULT_CONCURRENCY = 6;
+export const MAX_CONCURRENCY = 32;
 
 export interface RunOptions {
   /** Base URL of the server under test (or several of one deployment, comma-separated: calls go round-robin); absent: boot the reference server in process. */
@@ -34,10 +43,14 @@ export interface RunOptions {
   trace?: boolean;
   /** Run these cases instead of the registry's (own cases, tests). */
   cases?: ConformanceCase[];
-  /** Cases run at once (default 1: sequential and deterministic). */
+  /** Cases run at once (default DEFAULT_CONCURRENCY; 1 runs them one by one). Exclusive cases run alone. */
   concurrency?: number;
   /** Options for the embedded reference server (only without target). */
   embedded?: EmbeddedOptions;
+  /** Property cases (PROP-*): --runs, --deep, --replay. */
+  properties?: Partial<PropertySettings>;
+  /** Show credentials in reports and traces instead of placeholders (local debugging only). */
+  showSecrets?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -57,9 +70,11 @@ export interface ResolvedOptions {
   cases?: ConformanceCase[];
   concurrency: number;
   embedded?: EmbeddedOptions;
+  properties: PropertySettings;
+  showSecrets: boolean;
 }
 
-/** One URL, or several URLs of one deployment comma-separated (issue 11). */
+/** One URL, or several URLs of one deployment comma-separated (calls spread round-robin). */
 function checkTarget(target: string): string {
   const urls = target.split(',').map((u) => u.trim()).filter(Boolean);
   if (urls.length === 0) throw new UsageError('--target is empty');
@@ -84,8 +99,10 @@ export async function resolveOptions(options: RunOptions): Promise<ResolvedOptio
   if (!Number.isFinite(timeoutScale) || timeoutScale <= 0) throw new UsageError(`--timeout-scale must be a positive number, got ${timeoutScale}`);
   const seed = options.seed ?? randomInt(0, 2 ** 31 - 1);
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got ${seed}`);
-  const concurrency = options.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new UsageError(`concurrency must be 1..16, got ${concurrency}`);
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) throw new UsageError(`--concurrency must be 1..${MAX_CONCURRENCY}, got ${concurrency}`);
+  const properties: PropertySettings = { deep: false, ...options.properties };
+  if (properties.runs !== undefined && (!Number.isInteger(properties.runs) || properties.runs < 1)) throw new UsageError(`--runs must be a positive integer, got ${properties.runs}`);
   for (const r of options.reporters ?? []) {
     if (typeof r === 'string' && !isReporterName(r)) throw new UsageError(`unknown reporter ${r} (console, json, junit, html)`);
   }
@@ -114,5 +131,7 @@ export async function resolveOptions(options: RunOptions): Promise<ResolvedOptio
     cases: options.cases,
     concurrency,
     embedded: options.embedded,
+    properties,
+    showSecrets: options.showSecrets ?? false,
   };
 }

@@ -3,6 +3,7 @@
 // traceability entry saying why it is not wire-testable.
 import type { ConformanceCase, Level } from './case.js';
 import { allCases } from './cases/index.js';
+import { shapeCases } from './shapes.js';
 import requirementsJson from '../spec/requirements.json' with { type: 'json' };
 import traceabilityJson from './traceability.json' with { type: 'json' };
 
@@ -37,9 +38,9 @@ export function specLink(req: Requirement): string {
   return `spec/${file}#${req.anchor || req.id}`;
 }
 
-/** The registry's cases, in the order cases/index.ts lists them (chapter order). */
+/** The registry's cases, in the order cases/index.ts lists them (chapter order), then the response-conformance cases. */
 export function registeredCases(): ConformanceCase[] {
-  return [...allCases];
+  return [...allCases, ...shapeCases];
 }
 
 /** Structural problems with a set of cases; any problem means the kit itself is broken. */
@@ -59,6 +60,10 @@ export function registryProblems(
     if (!LEVELS.includes(c.level)) problems.push(`case ${c.id} has level ${String(c.level)}`);
     if (typeof c.run !== 'function') problems.push(`case ${c.id} has no run()`);
     if (!Array.isArray(c.requirements) || c.requirements.length === 0) problems.push(`case ${c.id} lists no requirement`);
+    for (const dep of c.dependsOn ?? []) {
+      if (!seen.has(dep) || dep === c.id) problems.push(`case ${c.id} depends on ${dep}, which is not a case before it`);
+    }
+    if (c.exclusive && c.runsLast) problems.push(`case ${c.id} is both exclusive and runsLast`);
     for (const id of c.requirements ?? []) {
       if (!REQUIREMENT_ID.test(id)) problems.push(`case ${c.id} cites ${JSON.stringify(id)}, not a requirement ID`);
       else if (!known.has(id)) problems.push(`case ${c.id} cites ${id}, which is not in spec/requirements.json`);

@@ -1,5 +1,7 @@
 // One case's evidence: every request, response, SSE frame and receiver hit, in order, stamped
 // with milliseconds since the case started. Reporters print it; the curl reproduction reads it.
+// Entries hold what was on the wire; the runner redacts credentials (redaction.ts) before any
+// reporter sees a result.
 
 import type { ConformanceReportTranscriptEntry } from '../schemas/types.js';
 
@@ -13,17 +15,9 @@ export type TranscriptKind = TranscriptEntry['kind'];
 
 const MAX_BODY_CHARS = 4096;
 
-/** Secrets that must not reach a report; replaced by a placeholder the reader can fill in. */
-export interface Redaction {
-  secret: string;
-  placeholder: string;
-}
-
 export class Transcript {
   readonly entries: TranscriptEntry[] = [];
   private readonly started = performance.now();
-
-  constructor(private readonly redactions: Redaction[] = []) {}
 
   elapsedMs(): number {
     return Math.round(performance.now() - this.started);
@@ -31,31 +25,17 @@ export class Transcript {
 
   add(entry: Omit<TranscriptEntry, 'atMs'>): TranscriptEntry {
     const recorded: TranscriptEntry = { atMs: this.elapsedMs(), ...entry };
-    if (recorded.headers) recorded.headers = this.redactHeaders(recorded.headers);
+    if (recorded.headers) recorded.headers = { ...recorded.headers };
     if (recorded.body !== undefined) {
       recorded.bodyBytes ??= Buffer.byteLength(recorded.body);
-      recorded.body = this.redact(cut(recorded.body));
+      recorded.body = cut(recorded.body);
     }
-    recorded.summary = this.redact(recorded.summary);
-    if (recorded.url) recorded.url = this.redact(recorded.url);
     this.entries.push(recorded);
     return recorded;
   }
 
   note(text: string): void {
     this.add({ kind: 'note', summary: text });
-  }
-
-  private redact(text: string): string {
-    let out = text;
-    for (const r of this.redactions) if (r.secret) out = out.split(r.secret).join(r.placeholder);
-    return out;
-  }
-
-  private redactHeaders(headers: Record<string, string>): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) out[name] = this.redact(value);
-    return out;
   }
 }
 

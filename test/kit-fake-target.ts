@@ -39,8 +39,15 @@ function event(seq: number, type: string, status: string) {
   return { intent_id: INTENT_ID, seq, event_type: type, status, at: NOW };
 }
 
-export async function startFakeTarget(): Promise<FakeTarget> {
+export interface FakeTargetOptions {
+  /** How PUT /v1/agents/... answers: ok (default), refused (403), no-key (200 without api_key), no-created (200 lacking `created`). */
+  registration?: 'ok' | 'refused' | 'no-key' | 'no-created';
+}
+
+export async function startFakeTarget(options: FakeTargetOptions = {}): Promise<FakeTarget> {
+  const registration = options.registration ?? 'ok';
   const seen: string[] = [];
+  let registered = 0;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     seen.push(`${req.method} ${url.pathname}`);
@@ -52,13 +59,18 @@ export async function startFakeTarget(): Promise<FakeTarget> {
     if (req.method === 'GET' && url.pathname === '/v1/capabilities') return json(200, fakeCapabilities);
     if (req.method === 'PUT' && url.pathname.startsWith('/v1/agents/')) {
       if (!admin) return json(401, problem(401, 'unauthorized'), 'application/problem+json');
+      if (registration === 'refused') return json(403, problem(403, 'forbidden'), 'application/problem+json');
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { delivery: Record<string, unknown> };
         const delivery = { max_delivery_attempts: 3, initial_delay_ms: 1000, max_delay_ms: 60000, multiplier: 2, lease_seconds: 30, ...body.delivery };
         const address = `agent://${url.pathname.slice('/v1/agents/'.length)}`;
-        json(200, { ok: true, created: true, api_key: 'axp_fakefakefakefakefakefake', agent: { address, delivery, created_at: NOW, updated_at: NOW } });
+        const answer: Record<string, unknown> = { ok: true, created: true, api_key: `axp_fake${String(++registered).padStart(20, '0')}`, agent: { address, delivery, created_at: NOW, updated_at: NOW } };
+        if (body.delivery.binding === 'http') answer.secret = `whsec_${String(registered).padStart(40, 'A')}`;
+        if (registration === 'no-key') delete answer.api_key;
+        if (registration === 'no-created') delete answer.created;
+        json(200, answer);
       });
       return;
     }

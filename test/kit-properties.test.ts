@@ -11,7 +11,7 @@ import { startEmbedded, type EmbeddedServer } from '../conformance/embedded.js';
 import { createBodyArb, jsonBytes, type CreateLimits } from '../conformance/properties/arbitraries.js';
 import { MUTATORS, mutationArb, type Mutation } from '../conformance/properties/mutations.js';
 import { historyProblems, type WireEvent } from '../conformance/properties/model.js';
-import { configureProperties, propertyCases, resetProperties, type ReplayFile } from '../conformance/properties/index.js';
+import { propertyCases, type ReplayFile } from '../conformance/properties/index.js';
 
 const LIMITS: CreateLimits = { maxPayloadBytes: 131_072, maxDeliveryAttempts: { min: 1, max: 20 } };
 const TO = 'agent://acme/prod/payments';
@@ -102,7 +102,6 @@ describe('property cases', () => {
     proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    resetProperties();
     await new Promise<void>((resolve) => proxy.close(() => resolve()));
     await server.close();
   });
@@ -119,8 +118,7 @@ describe('property cases', () => {
   }, 240_000);
 
   it('report a shrunk, replayable command sequence against a server that drops an event', async () => {
-    configureProperties({ runs: 10 });
-    const run = await runConformance({ cases: propertyCases, only: 'PROP-003', target: proxyUrl, adminKey: server.adminKey, seed: 7 });
+    const run = await runConformance({ cases: propertyCases, only: 'PROP-003', target: proxyUrl, adminKey: server.adminKey, seed: 7, properties: { runs: 10 } });
     const result = run.cases.find((c) => c.id === 'PROP-003')!;
     expect(result.outcome).toBe('failed');
     expect(run.exitCode).toBe(1);
@@ -133,8 +131,7 @@ describe('property cases', () => {
     // Shrunk: a send and whatever gets an intent past two events, not a long sequence.
     expect(actual.counterexample.split('),').length).toBeLessThanOrEqual(4);
 
-    configureProperties({ runs: undefined, replay: actual.replay });
-    const again = await runConformance({ cases: propertyCases, only: 'PROP-003', target: proxyUrl, adminKey: server.adminKey });
+    const again = await runConformance({ cases: propertyCases, only: 'PROP-003', target: proxyUrl, adminKey: server.adminKey, properties: { replay: actual.replay } });
     const replayed = again.cases.find((c) => c.id === 'PROP-003')!;
     expect(replayed.outcome).toBe('failed');
     expect((replayed.failure?.actual as { counterexample: string }).counterexample).toBe(actual.counterexample);

@@ -131,20 +131,42 @@ describe('case context', () => {
     return result.cases[0];
   }
 
-  it('fails a 2xx body that breaks its route schema', async () => {
-    const r = await single(async (ctx) => {
-      await ctx.request({ method: 'GET', path: `/v1/intents/${INTENT_ID}` });
-    });
-    expect(r.outcome).toBe('failed');
-    expect(r.failure?.message).toContain('does not match schema intent-response');
+  it('charges a 2xx body that breaks its route schema to SHAPE-001 once, not to the cases that read it', async () => {
+    const read = async (ctx: Parameters<ConformanceCase['run']>[0]) => {
+      const res = await ctx.request({ method: 'GET', path: `/v1/intents/${INTENT_ID}` });
+      if (res.status !== 200) throw new CaseFailure('not 200', 200, res.status);
+    };
+    const run = await runConformance({ target: target.url, cases: [fake('CTX-001', read), fake('CTX-002', read)] });
+    expect(byId(run, 'CTX-001').outcome).toBe('passed');
+    expect(byId(run, 'CTX-002').outcome).toBe('passed');
+    expect(byId(run, 'CTX-001').transcript.some((e) => e.summary.includes('shape:') && e.summary.includes('charged to'))).toBe(true);
+    const shape = byId(run, 'SHAPE-001');
+    expect(shape.outcome).toBe('failed');
+    // One root cause per place and keyword, however many answers and cases showed it.
+    const causes = shape.failure?.actual as Array<{ route: string; pointer: string; keyword: string; answers: number; cases: string[]; owners: string[] }>;
+    const intentId = causes.filter((c) => c.pointer === '/intent_id');
+    expect(intentId).toHaveLength(1);
+    expect(intentId[0]).toMatchObject({ route: 'GET /v1/intents/{intent_id}', answers: 2, cases: ['CTX-001', 'CTX-002'] });
+    expect(intentId[0].owners).toEqual(expect.arrayContaining(['TERM-016', 'INT-021']));
+    expect(shape.requirements).toEqual(expect.arrayContaining(['TERM-016', 'INT-021']));
+    expect(shape.failure?.message).toContain('GET /v1/intents/{intent_id}');
+    expect(byId(run, 'SHAPE-002').outcome).toBe('passed');
+    expect(run.exitCode).toBe(1);
   });
 
-  it('fails an error answer that is not application/problem+json', async () => {
-    const r = await single(async (ctx) => {
-      await ctx.request({ method: 'POST', path: '/v1/intents', json: {} });
+  it('charges an error answer that is not application/problem+json to SHAPE-002', async () => {
+    const run = await runConformance({
+      target: target.url,
+      cases: [fake('CTX-001', async (ctx) => {
+        const res = await ctx.request({ method: 'POST', path: '/v1/intents', json: {} });
+        if (res.status !== 422) throw new CaseFailure('not 422', 422, res.status);
+      })],
     });
-    expect(r.outcome).toBe('failed');
-    expect(r.failure?.message).toContain('application/problem+json');
+    expect(byId(run, 'CTX-001').outcome).toBe('passed');
+    const shape = byId(run, 'SHAPE-002');
+    expect(shape.outcome).toBe('failed');
+    expect(shape.failure?.message).toContain('application/problem+json');
+    expect(shape.requirements).toContain('ERR-001');
   });
 
   it('lets a case turn validation off for a deliberate off-spec probe', async () => {
@@ -239,7 +261,7 @@ describe('case context', () => {
       concurrency: 3,
       cases: ids.map((id, i) => fake(id, async (ctx) => void (await ctx.eventually('turn', async () => true, 100 * (5 - i))))),
     });
-    expect(run.cases.map((r) => `${r.id}:${r.outcome}`)).toEqual(ids.map((id) => `${id}:passed`));
+    expect(run.cases.map((r) => `${r.id}:${r.outcome}`)).toEqual([...ids, 'SHAPE-001', 'SHAPE-002'].map((id) => `${id}:passed`));
   });
 
   it('eventually returns the probe value, or fails with what it waited for', async () => {

@@ -23,17 +23,6 @@ export interface PropertySettings {
   replay?: ReplayFile;
 }
 
-let settings: PropertySettings = { deep: false };
-
-/** Set by the CLI (or a test) before a run; the property cases read it when they start. */
-export function configureProperties(next: Partial<PropertySettings>): void {
-  settings = { ...settings, ...next };
-}
-
-export function resetProperties(): void {
-  settings = { deep: false };
-}
-
 export function parseReplayFile(text: string, source = 'replay file'): ReplayFile {
   let data: unknown;
   try {
@@ -83,6 +72,7 @@ export interface PropertyRun {
 
 /** The seed, run count and replay this case uses now. */
 export function planRun(ctx: CaseContext, plan: PropertyPlan): PropertyRun {
+  const settings = ctx.properties;
   const replay = settings.replay?.case === plan.caseId ? settings.replay : undefined;
   const seed = replay?.seed ?? caseSeed(ctx.seed, plan.caseId);
   const numRuns = settings.runs ?? (settings.deep ? plan.deepRuns : plan.runs);
@@ -101,6 +91,7 @@ export async function checkProperty<T>(
   predicate: (value: T, log: RunLog) => Promise<void>,
 ): Promise<void> {
   const { replay, seed, numRuns } = planRun(ctx, plan);
+  const settings = ctx.properties;
   const budget = (settings.budgetMs ?? (settings.deep ? plan.budgetMs * 10 : plan.budgetMs)) * ctx.timeoutScale;
   const shrinkBudget = (plan.shrinkMs ?? 10_000) * ctx.timeoutScale;
   const started = performance.now();

@@ -8,4 +8,4 @@ import { statefulCase } from './stateful.js';
 
 export const propertyCases: ConformanceCase[] = [...inputCases, statefulCase, ...concurrencyCases, ...regressionCases];
 
-export { configureProperties, resetProperties, parseReplayFile, type ReplayFile, type PropertySettings } from './harness.js';
+export { parseReplayFile, type ReplayFile, type PropertySettings } from './harness.js';

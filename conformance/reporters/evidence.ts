@@ -39,9 +39,12 @@ export function jsonSafe(value: unknown): unknown {
   }
 }
 
+/** Placeholders the runner put where credentials were ($AXP_ADMIN_KEY, $AXP_AGENT_KEY_SENDER, ...). */
+const PLACEHOLDER = /\$AXP_[A-Z0-9_]+/g;
+
 function shellQuote(text: string): string {
-  // Keep the redacted admin key a shell variable so the reader supplies it.
-  return `'${text.replace(/'/g, `'\\''`)}'`.replace(/\$AXP_ADMIN_KEY/g, `'"$AXP_ADMIN_KEY"'`);
+  // Keep every redacted credential a shell variable so the reader supplies it.
+  return `'${text.replace(/'/g, `'\\''`)}'`.replace(PLACEHOLDER, (name) => `'"${name}"'`);
 }
 
 /** The request a failure most likely concerns: the last one the case sent. */

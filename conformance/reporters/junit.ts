@@ -46,6 +46,8 @@ export function buildJunit(run: RunResult): string {
       tc.failure(r.failure?.message ?? 'failed', r.warning ? `${r.level}_warning` : r.level).standardOutput(details(r));
     } else if (r.outcome === 'errored') {
       tc.error(r.failure?.message ?? 'errored', 'errored', details(r));
+    } else if (r.outcome === 'blocked') {
+      tc.skipped().standardOutput(`blocked: ${r.reason ?? ''}${r.blockedBy?.length ? ` (blocked by ${r.blockedBy.join(', ')})` : ''}`);
     } else if (r.outcome === 'not_applicable' || r.outcome === 'skipped') {
       tc.skipped().standardOutput(`${r.outcome}: ${r.reason ?? ''}`);
     }
