@@ -1,0 +1,213 @@
+// The kit's verdict on a server with exactly one defect. A proxy (test/helpers/interposer.ts) in
+// front of a correct reference server changes one thing at a time; for each change the kit runs
+// the case groups that could notice it, and exactly the cases citing the requirement it breaks
+// must fail (a broken shape fails the response-conformance case, not the cases that read it). A
+// pure slow-down must fail nothing. The expected sets are the kit's contract: a case that starts
+// failing for something it is not about shows up here as an unexpected failure.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runConformance } from '../conformance/index.js';
+import { startEmbedded, type EmbeddedServer } from '../conformance/embedded.js';
+import { startInterposer, type Interposer, type Perturbation, type ProxiedRequest } from './helpers/interposer.js';
+import { registeredCases } from '../conformance/index.js';
+
+const EVENTS_LIST = /^\/v1\/intents\/[^/]+\/events(\?|$)/;
+const POLL = /^\/v1\/agents\/.+\/intents(\?|$)/;
+
+function query(req: ProxiedRequest): URLSearchParams {
+  return new URL(req.url, 'http://proxy').searchParams;
+}
+
+function withQuery(req: ProxiedRequest, name: string, value: string): void {
+  const url = new URL(req.url, 'http://proxy');
+  url.searchParams.set(name, value);
+  req.url = `${url.pathname}${url.search}`;
+}
+
+/** Every event object in an answer: lists, and the event of a write answer. */
+function eventsIn(json: any): any[] {
+  return [...(Array.isArray(json?.events) ? json.events : []), ...(json?.event ? [json.event] : [])];
+}
+
+interface Scenario {
+  perturbation: Perturbation;
+  /** Case groups or IDs to run (runConformance `only`). */
+  only: string[];
+  /** Cases that must fail, and no other. */
+  fails: string[];
+  /** The requirement each failing case must cite (the one the change breaks). */
+  requirement?: string;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    perturbation: {
+      name: '`since` treated as inclusive on the events list',
+      request: (req) => {
+        const since = Number(query(req).get('since'));
+        if (req.method === 'GET' && EVENTS_LIST.test(req.url) && since > 0) withQuery(req, 'since', String(since - 1));
+      },
+    },
+    only: ['EVT-*'],
+    fails: ['EVT-001'],
+    requirement: 'EVT-005',
+  },
+  {
+    perturbation: {
+      name: 'next_seq (optional in the schema) dropped from events lists',
+      response: (req, a) => {
+        if (req.method === 'GET' && EVENTS_LIST.test(req.url)) delete a.json.next_seq;
+      },
+    },
+    only: ['EVT-*'],
+    fails: ['EVT-001'],
+    requirement: 'EVT-006',
+  },
+  {
+    perturbation: {
+      name: 'a required field (intent.pending_with) dropped from every answer',
+      response: (_req, a) => {
+        if (a.json?.intent) delete a.json.intent.pending_with;
+      },
+    },
+    only: ['EVT-*', 'SHAPE-*'],
+    fails: ['SHAPE-001'],
+  },
+  {
+    perturbation: {
+      name: 'error code intent_terminal renamed',
+      response: (_req, a) => {
+        if (a.json?.code === 'intent_terminal') a.json.code = 'intent_closed';
+      },
+    },
+    only: ['LC-*'],
+    fails: [],
+    requirement: 'LC-009',
+  },
+  {
+    perturbation: {
+      name: '404 instead of 403 forbidden',
+      response: (_req, a) => {
+        if (a.status === 403 && a.json?.code === 'forbidden') {
+          a.status = 404;
+          a.json = { ...a.json, status: 404, code: 'intent_not_found', title: 'Not Found' };
+        }
+      },
+    },
+    only: ['SEC-*', 'DLV-*'],
+    fails: [],
+  },
+  {
+    perturbation: {
+      name: 'wait_seconds=0 refused on the poll route',
+      request: (req) => {
+        if (req.method === 'GET' && POLL.test(req.url) && query(req).get('wait_seconds') === '0') {
+          return { status: 422, json: { type: 'https://axp.dev/problems/validation_failed', title: 'Unprocessable', status: 422, code: 'validation_failed', errors: [{ pointer: '/wait_seconds', location: 'query', message: 'must be >= 1' }] } };
+        }
+      },
+    },
+    only: ['POLL-*'],
+    fails: [],
+  },
+  {
+    perturbation: {
+      name: 'intent.acknowledged omitted from events lists',
+      response: (req, a) => {
+        if (req.method === 'GET' && EVENTS_LIST.test(req.url) && Array.isArray(a.json?.events)) a.json.events = a.json.events.filter((e: any) => e.event_type !== 'intent.acknowledged');
+      },
+    },
+    only: ['EVT-*'],
+    fails: [],
+  },
+  {
+    perturbation: {
+      name: 'no backoff: next_attempt_at equals the failure time',
+      response: (_req, a) => {
+        for (const e of eventsIn(a.json)) if (e.event_type === 'intent.delivery_attempt' && typeof e.details?.next_attempt_at === 'string') e.details.next_attempt_at = e.at;
+      },
+    },
+    only: ['DLV-*'],
+    fails: [],
+  },
+  {
+    perturbation: {
+      name: 'Idempotent-Replayed header dropped',
+      response: (_req, a) => {
+        delete a.headers['idempotent-replayed'];
+      },
+    },
+    only: ['IDEM-*'],
+    fails: [],
+  },
+  {
+    perturbation: {
+      name: '403 instead of 401 for an unknown key',
+      response: (_req, a) => {
+        if (a.status === 401) {
+          a.status = 403;
+          a.json = { ...a.json, status: 403, code: 'forbidden' };
+        }
+      },
+    },
+    only: ['SEC-*', 'ERR-*'],
+    fails: [],
+  },
+  {
+    perturbation: {
+      name: 'the request\'s API key echoed in error answers',
+      response: (req, a) => {
+        if (a.status >= 400 && a.json && typeof req.headers['x-api-key'] === 'string') a.json.detail = `key ${req.headers['x-api-key']} refused`;
+      },
+    },
+    only: ['ERR-*', 'SEC-*'],
+    fails: [],
+  },
+  {
+    perturbation: {
+      name: 'Allow header dropped from 405 answers',
+      response: (_req, a) => {
+        if (a.status === 405) delete a.headers.allow;
+      },
+    },
+    only: ['ERR-*'],
+    fails: [],
+  },
+  {
+    perturbation: { name: 'every answer 200 ms late', delayMs: 200 },
+    only: ['EVT-*', 'POLL-*', 'CLK-*'],
+    fails: [],
+  },
+];
+
+const REPORT = process.env.AXP_INTERPOSER_REPORT === '1';
+
+describe('the kit against one defect at a time', () => {
+  let server: EmbeddedServer;
+  let proxy: Interposer;
+  const cases = registeredCases();
+  const byId = new Map(cases.map((c) => [c.id, c]));
+
+  beforeAll(async () => {
+    server = await startEmbedded();
+    proxy = await startInterposer(server.url);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await server?.close();
+  });
+
+  for (const s of SCENARIOS) {
+    it(s.perturbation.name, async () => {
+      proxy.set(s.perturbation);
+      const run = await runConformance({ target: proxy.url, adminKey: server.adminKey, only: s.only, seed: 1 });
+      proxy.set(undefined);
+      const failed = run.cases.filter((c) => c.outcome === 'failed' || c.outcome === 'errored').map((c) => c.id).sort();
+      if (REPORT) {
+        console.log(`\n## ${s.perturbation.name}\nfailed: ${failed.join(', ') || '-'}\nblocked: ${run.cases.filter((c) => c.outcome === 'blocked').map((c) => c.id).join(', ') || '-'}`);
+        for (const c of run.cases.filter((r) => r.outcome === 'failed' || r.outcome === 'errored')) console.log(`  ${c.id}: ${(c.failure?.message ?? '').slice(0, 300)}`);
+      }
+      expect(run.harnessErrors).toEqual([]);
+      expect(failed).toEqual([...s.fails].sort());
+      if (s.requirement) for (const id of s.fails) expect(byId.get(id)?.requirements).toContain(s.requirement);
+    }, 120_000);
+  }
+});
