@@ -23,9 +23,14 @@ async function expire(ctx: CaseContext, who: RegisteredAgent, intentId: string, 
   return eventuallyEvent(ctx, intentId, ctx.adminKey, `intent.delivery_attempt for attempt ${n} after its lease`, (e) => e.event_type === 'intent.delivery_attempt' && e.details?.attempt === n, advanced ? 2000 : leaseMs(who) + 2000);
 }
 
-/** Waits out the retry delay the failure event announced, then polls the next attempt. */
+/**
+ * Waits out the retry delay, then polls the next attempt. The wait is the longer of the delay the
+ * failure announced and the policy's longest allowed one (DLV-013): whether the announcement is
+ * right is DLV-005's to judge, not every case that needs the retry.
+ */
 async function retried(ctx: CaseContext, who: RegisteredAgent, intentId: string, failure: Wire): Promise<Wire> {
-  const delay = gapMs(failure.at, failure.details.next_attempt_at);
+  const announced = gapMs(failure.at, failure.details.next_attempt_at);
+  const delay = Math.max(Number.isFinite(announced) ? announced : 0, allowedDelayBounds(policyOf(who), Number(failure.details?.attempt ?? 1)).max);
   const advanced = await passTime(ctx, delay + 1);
   return pollFor(ctx, who, intentId, advanced ? 3000 : delay + 3000);
 }

@@ -1,5 +1,5 @@
 // Chapter 5, events: the per-intent history, its cursor, actors and details.
-import { agent, check, equal, events, group, needs, ok, resume, types, writeOk, type Wire } from './support.js';
+import { agent, check, checkContiguous, equal, events, group, needs, ok, resume, types, writeOk, type Wire } from './support.js';
 import { ackOk, polledIntent, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
@@ -49,6 +49,7 @@ export const eventCases = group('EVT', [
       const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => resume(ctx, i.intent_id, worker.key, { action: 'progress', progress: { step: n } })));
       answers.forEach((r, n) => ok(r, `concurrent progress #${n + 1}`));
       const list = await events(ctx, i.intent_id, sender.key);
+      checkContiguous(list);
       equal(list.length, 14, 'events after 12 concurrent progress writes');
       equal(new Set(answers.map((r) => r.body.event.seq)).size, 12, 'distinct seqs in the 12 answers');
     },
