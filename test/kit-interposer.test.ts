@@ -123,7 +123,8 @@ const SCENARIOS: Scenario[] = [
       },
     },
     only: ['EVT-*', 'DLV-*'],
-    fails: [],
+    fails: ['DLV-002'],
+    cites: /intent\.acknowledged/,
   },
   {
     perturbation: {
