@@ -228,3 +228,22 @@ describe('the kit against one defect at a time', () => {
     }, 120_000);
   }
 });
+
+describe('credentials are matched as whole tokens', () => {
+  let server: EmbeddedServer;
+  beforeAll(async () => {
+    server = await startEmbedded({ adminKey: 'k' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('a one-letter admin key is not "found" in answers that merely contain the letter', async () => {
+    const run = await runConformance({ target: server.url, adminKey: 'k', only: ['ERR-009', 'SEC-006'], seed: 1 });
+    expect(run.harnessErrors).toEqual([]);
+    expect(run.cases.filter((c) => c.id === 'ERR-009' || c.id === 'SEC-006').map((c) => [c.id, c.outcome, c.failure?.message ?? ''])).toEqual([
+      ['ERR-009', 'passed', ''],
+      ['SEC-006', 'passed', ''],
+    ]);
+  }, 60_000);
+});
