@@ -299,7 +299,7 @@ export const agentCases = group('AGT', [
       const sender = await agent(ctx, 'sender', 'poll');
       const path = `${ctx.unique('agt')}/late`;
       const res = await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, `agent://${path}`), expectSchema: 'intent-response' });
-      if (res.status === 404 && res.body?.code === 'agent_not_found') throw new NotApplicable('the target runs in strict-address mode (AGT-031)');
+      if (res.status === 404 && res.body?.code === 'agent_not_found') throw new NotApplicable('the target runs in strict-address mode (AGT-031); to run it, start the target without it (reference server: without --strict-addresses)');
       const intent = ok(res, 'create to an unregistered address').intent;
       equal(intent.status, 'SUBMITTED', 'status');
       equal(intent.pending_with, `agent://${path}`, 'pending_with');
@@ -320,7 +320,7 @@ export const agentCases = group('AGT', [
     async run(ctx) {
       const sender = await agent(ctx, 'sender', 'poll');
       const res = await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, `agent://${ctx.unique('agt')}/nobody`) });
-      if (res.status === 200) throw new NotApplicable('the target accepts unregistered addresses (not in strict-address mode)');
+      if (res.status === 200) throw new NotApplicable('the target accepts unregistered addresses (not in strict-address mode); to run it, start the target in strict-address mode (reference server: --strict-addresses)');
       problem(res, 404, 'agent_not_found', 'create to an unregistered address in strict mode');
       const list = ok(await ctx.request({ method: 'GET', path: '/v1/intents', key: sender.key, query: { role: 'sender' } }), 'list sent intents');
       equal(list.intents.length, 0, 'intents created by the refused request');

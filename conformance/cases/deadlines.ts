@@ -89,7 +89,7 @@ export const deadlineCases = group('TMO', [
     async run(ctx) {
       const sender = await agent(ctx, 'sender', 'poll');
       const res = await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, `agent://${ctx.unique('tmo')}/nobody`, { ttl_seconds: 1 }) });
-      if (res.status === 404) throw new NotApplicable('the target runs in strict-address mode');
+      if (res.status === 404) throw new NotApplicable('the target runs in strict-address mode; to run it, start the target without it (reference server: without --strict-addresses)');
       const i = ok(res, 'create to an unregistered address').intent;
       equal((await timedOut(ctx, i.intent_id, sender.key, 1000)).status, 'TIMED_OUT', 'status after the deadline');
     },

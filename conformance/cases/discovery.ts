@@ -172,7 +172,7 @@ export const discoveryCases = group('DISC', [
     needsAdmin: true,
     async run(ctx) {
       const doc = await capabilities(ctx);
-      if (doc.capabilities.includes('ext.test-clock')) throw new NotApplicable('the target advertises the test clock');
+      if (doc.capabilities.includes('ext.test-clock')) throw new NotApplicable('the target advertises the test clock; this case checks a target without it (reference server: without --test-clock)');
       problem(await ctx.request({ method: 'POST', path: '/v1/_test/clock', key: ctx.adminKey, json: { advance_ms: 0 } }), 404, 'extension_disabled', 'POST /v1/_test/clock without the extension');
     },
   },

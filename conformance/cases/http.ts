@@ -8,7 +8,7 @@ import { validate } from '../../schemas/index.js';
 import { allowedDelayBounds, delayWithin, retryAfterBounds } from '../wire/backoff.js';
 import { verifyAxmeSignature, verifyStandardWebhook } from '../wire/signature.js';
 import {
-  agent, check, equal, events, eventuallyEvent, fail, fit, gapMs, getIntent, group, hasTestClock, httpReceiver, limits, needs, ok, passTime, send, types, type Wire,
+  agent, check, equal, events, eventuallyEvent, fail, fit, gapMs, getIntent, group, hasTestClock, httpReceiver, limits, needs, ok, passTime, PRIVATE_CALLBACKS_HINT, send, types, type Wire,
 } from './support.js';
 
 const httpCap = needs('binding.http', 'binding.poll');
@@ -349,7 +349,7 @@ export const httpCases = group('HTTP', [
     requirements: ['HTTP-006', 'LC-013', 'RES-009'],
     ...httpCap,
     async run(ctx) {
-      if (limits(ctx).allow_private_callbacks === false) throw new NotApplicable('this case pushes to a kit server on loopback, which the target refuses');
+      if (limits(ctx).allow_private_callbacks === false) throw new NotApplicable(`this case pushes to a kit server on loopback, which the target refuses (SEC-020); to run it, ${PRIVATE_CALLBACKS_HINT}`);
       // A receiver that holds its answer until the case has resumed the intent (the kit's scripted
       // receiver answers at once or never).
       let release: () => void = () => undefined;

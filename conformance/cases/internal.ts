@@ -91,7 +91,7 @@ export const internalCases = group('INTL', [
       const sender = await agent(ctx, 'sender', 'poll');
       const path = `${ctx.unique('intl')}/late`;
       const res = await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, `agent://${path}`, { intent_type: DELAY, payload: { seconds: 'soon' } }) });
-      if (res.status === 404) throw new NotApplicable('the target runs in strict-address mode');
+      if (res.status === 404) throw new NotApplicable('the target runs in strict-address mode; to run it, start the target without it (reference server: without --strict-addresses)');
       const i = ok(res, 'create to a not yet registered address').intent;
       ok(await ctx.request({ method: 'PUT', path: `/v1/agents/${path}`, key: ctx.adminKey, json: { delivery: { binding: 'internal' } } }), 'registering the internal agent');
       const end = await ctx.waitForTerminal(i.intent_id, sender.key, 5000);

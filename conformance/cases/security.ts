@@ -127,7 +127,7 @@ export const securityCases = group('SEC', [
     requirements: ['SEC-020', 'HTTP-032'],
     ...needs('binding.http'),
     async run(ctx) {
-      if (limits(ctx).allow_private_callbacks !== false) throw new NotApplicable('the target allows private callbacks (limits.allow_private_callbacks is not false)');
+      if (limits(ctx).allow_private_callbacks !== false) throw new NotApplicable('the target allows private callbacks (limits.allow_private_callbacks is not false); to run it, start the target without them (reference server: without --allow-private-callbacks)');
       for (const url of ['http://127.0.0.1:8080/hook', 'http://10.1.2.3/hook', 'http://192.168.0.10/hook', 'http://172.16.5.5/hook', 'http://169.254.169.254/latest', 'http://[::1]/hook', 'http://[::ffff:127.0.0.1]/hook', 'http://0.0.0.0/hook', 'http://100.64.0.1/hook', 'http://[fd00::1]/hook']) {
         const path = `${ctx.unique('sec')}/hook`;
         problem(await ctx.request({ method: 'PUT', path: `/v1/agents/${path}`, key: ctx.adminKey, json: { delivery: { binding: 'http', url } } }), 422, 'callback_url_refused', `url ${url}`);
