@@ -192,7 +192,7 @@ export const errorCases = group('ERR', [
     requirements: ['ERR-015', 'SEC-009'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, stranger, i } = await sentIntent(ctx, { stranger: true, intent: { payload: { card: '4111-1111' } } });
+      const { sender, worker, stranger, i } = await sentIntent(ctx, { stranger: true, longLease: true, intent: { payload: { card: '4111-1111' } } });
       const guess = `${sender.key.slice(0, -2)}zz`;
       const answers = [
         await ctx.request({ method: 'GET', path: '/v1/intents', key: guess }),

@@ -13,7 +13,7 @@ export const eventCases = group('EVT', [
     ...pollCap,
     async run(ctx) {
       // `since` is tested on the events the delivery wrote before the case writes anything itself.
-      const { sender, worker, i } = await polledIntent(ctx);
+      const { sender, worker, i } = await polledIntent(ctx, { longLease: true });
       const path = `/v1/intents/${i.intent_id}/events`;
       const list = async (since?: number) => ok(await ctx.request({ method: 'GET', path, key: sender.key, query: since === undefined ? undefined : { since } }), `events since=${since ?? '(none)'}`);
       const after1 = await list(1);
@@ -45,7 +45,7 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-002'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await sentIntent(ctx);
+      const { sender, worker, i } = await sentIntent(ctx, { longLease: true });
       const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => resume(ctx, i.intent_id, worker.key, { action: 'progress', progress: { step: n } })));
       answers.forEach((r, n) => ok(r, `concurrent progress #${n + 1}`));
       const list = await events(ctx, i.intent_id, sender.key);
@@ -61,7 +61,7 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-003'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await polledIntent(ctx);
+      const { sender, worker, i } = await polledIntent(ctx, { longLease: true });
       const before = await events(ctx, i.intent_id, sender.key);
       await writeOk(ctx, i.intent_id, 'resume', worker.key, { action: 'wait', waiting_reason: 'WAITING_FOR_AGENT' }, 'intent.waiting', 'WAITING');
       await writeOk(ctx, i.intent_id, 'resolve', worker.key, { status: 'COMPLETED', result: { x: 1 } }, 'intent.completed', 'COMPLETED');
@@ -76,7 +76,7 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-009'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await polledIntent(ctx);
+      const { sender, worker, i } = await polledIntent(ctx, { longLease: true });
       await ackOk(ctx, i.intent_id, worker.key, {});
       await writeOk(ctx, i.intent_id, 'cancel', ctx.adminKey, { reason: 'admin stop' }, 'intent.canceled', 'CANCELED');
       const list = await events(ctx, i.intent_id, sender.key);
@@ -100,7 +100,7 @@ export const eventCases = group('EVT', [
     requirements: ['EVT-010'],
     ...pollCap,
     async run(ctx) {
-      const { sender, i, d } = await polledIntent(ctx);
+      const { sender, i, d } = await polledIntent(ctx, { longLease: true });
       const delivered = (await events(ctx, i.intent_id, sender.key)).find((e) => e.event_type === 'intent.delivered');
       equal(delivered?.details, { ...delivered?.details, delivery_id: d.delivery_id, attempt: 1, binding: 'poll' }, 'intent.delivered details');
     },
@@ -112,7 +112,7 @@ export const eventCases = group('EVT', [
     requirements: ['RES-003', 'EVT-001'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i, d } = await polledIntent(ctx);
+      const { sender, worker, i, d } = await polledIntent(ctx, { longLease: true });
       const acked = await ackOk(ctx, i.intent_id, worker.key, { delivery_id: d.delivery_id });
       equal(acked.event.details?.delivery_id, d.delivery_id, 'intent.acknowledged details.delivery_id');
       const progressed = await writeOk(ctx, i.intent_id, 'resume', worker.key, { action: 'progress', progress: { percent: 40 } }, 'intent.in_progress', 'IN_PROGRESS');

@@ -182,7 +182,7 @@ export const idempotencyCases = group('IDEM', [
     requirements: ['IDEM-010', 'RES-014'],
     ...pollCap,
     async run(ctx) {
-      const { worker, i } = await sentIntent(ctx);
+      const { worker, i } = await sentIntent(ctx, { longLease: true });
       const key = ctx.unique('idem');
       const body = { action: 'complete', result: { n: 1 } };
       const { first, again } = await writtenTwice(ctx, i.intent_id, 'resume', worker.key, body, key, {
@@ -200,7 +200,7 @@ export const idempotencyCases = group('IDEM', [
     requirements: ['IDEM-010'],
     ...pollCap,
     async run(ctx) {
-      const { worker, i } = await sentIntent(ctx);
+      const { worker, i } = await sentIntent(ctx, { longLease: true });
       const key = ctx.unique('idem');
       ok(await resume(ctx, i.intent_id, worker.key, { action: 'progress' }, { 'idempotency-key': key }), 'resume progress with key K');
       const res = await resolve(ctx, i.intent_id, worker.key, { status: 'COMPLETED', result: {} }, { 'idempotency-key': key });
@@ -216,7 +216,7 @@ export const idempotencyCases = group('IDEM', [
     requirements: ['IDEM-010', 'RES-014'],
     ...pollCap,
     async run(ctx) {
-      const { sender, i } = await sentIntent(ctx);
+      const { sender, i } = await sentIntent(ctx, { longLease: true });
       const key = ctx.unique('idem');
       const { first, again } = await writtenTwice(ctx, i.intent_id, 'cancel', sender.key, { reason: 'changed my mind' }, key, {
         first: 'cancel', again: 'the repeated cancel', replay: 'the repeated cancel must be a replay',

@@ -127,7 +127,7 @@ export const intentCases = group('INT', [
     requirements: ['INT-021', 'INT-022', 'EVT-007', 'SEC-004', 'ERR-015'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, stranger, i } = await sentIntent(ctx, { stranger: true, intent: { payload: { secret_note: 'do-not-leak-this' } } });
+      const { sender, worker, stranger, i } = await sentIntent(ctx, { stranger: true, longLease: true, intent: { payload: { secret_note: 'do-not-leak-this' } } });
       for (const [who, key] of [['sender', sender.key], ['receiver', worker.key], ['admin', ctx.adminKey]] as const) {
         const got = ok(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key }), `GET as ${who}`);
         equal(got.intent_id, i.intent_id, `intent_id read by ${who}`);
@@ -193,7 +193,7 @@ export const intentCases = group('INT', [
     requirements: ['INT-017'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await polledIntent(ctx);
+      const { sender, worker, i } = await polledIntent(ctx, { longLease: true });
       const delivered = await getIntent(ctx, i.intent_id, sender.key);
       equal(delivered.last_seq, 3, 'last_seq after the delivery');
       const events3 = (await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events`, key: sender.key })).body.events;

@@ -74,7 +74,7 @@ export const securityCases = group('SEC', [
     requirements: ['SEC-004', 'INT-022', 'EVT-007', 'SSE-012', 'RES-012', 'RES-021', 'DLV-016'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, stranger, i } = await polledIntent(ctx, { stranger: true });
+      const { sender, worker, stranger, i } = await polledIntent(ctx, { stranger: true, longLease: true });
       const id = i.intent_id;
       problem(await ctx.request({ method: 'GET', path: `/v1/intents/${id}`, key: stranger.key }), 404, 'intent_not_found', 'GET');
       problem(await ctx.request({ method: 'GET', path: `/v1/intents/${id}`, key: stranger.key, query: { wait_seconds: 1 } }), 404, 'intent_not_found', 'waiting GET');
@@ -110,7 +110,7 @@ export const securityCases = group('SEC', [
     requirements: ['SEC-009', 'AGT-011'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await sentIntent(ctx);
+      const { sender, worker, i } = await sentIntent(ctx, { longLease: true });
       const texts = [
         JSON.stringify(await pollFor(ctx, worker, i.intent_id)),
         (await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events`, key: sender.key })).text,
