@@ -8,7 +8,7 @@ import { validate } from '../../schemas/index.js';
 import { allowedDelayBounds, delayWithin, retryAfterBounds } from '../wire/backoff.js';
 import { verifyAxmeSignature, verifyStandardWebhook } from '../wire/signature.js';
 import {
-  agent, check, equal, events, eventuallyEvent, fail, fit, gapMs, getIntent, group, hasTestClock, httpReceiver, limits, needs, ok, passTime, PRIVATE_CALLBACKS_HINT, send, types, type Wire,
+  agent, check, equal, events, eventuallyEvent, fail, fit, gapMs, getIntent, group, hasTestClock, httpReceiver, limits, needs, ok, passTime, PRIVATE_CALLBACKS_HINT, send, types, type Wire, scaled
 } from './support.js';
 
 const httpCap = needs('binding.http', 'binding.poll');
@@ -83,7 +83,7 @@ export const httpCases = group('HTTP', [
       const list = await events(ctx, i.intent_id, sender.key);
       equal(types(list), ['intent.created', 'intent.submitted', 'intent.delivered', 'intent.acknowledged'], 'events after a 2xx (LC-013)');
       const lease = gapMs(list[2].at, hit.json.lease_expires_at);
-      check(Math.abs(lease - Number(worker.delivery.timeout_ms)) <= 1000, 'http lease_expires_at must be the issue time plus timeout_ms (DLV-005)', worker.delivery.timeout_ms, lease);
+      check(Math.abs(lease - Number(worker.delivery.timeout_ms)) <= scaled(ctx, 1000), 'http lease_expires_at must be the issue time plus timeout_ms (DLV-005)', worker.delivery.timeout_ms, lease);
     },
   },
   {
@@ -282,7 +282,7 @@ export const httpCases = group('HTTP', [
       await send(ctx, slow.sender, fast.address);
       await fastReceiver.waitForHits(1, 5000);
       const took = performance.now() - started;
-      check(took < 1500, 'the push to a healthy agent waited for a hanging one', '< 1500 ms', Math.round(took));
+      check(took < scaled(ctx, 1500), 'the push to a healthy agent waited for a hanging one', `< ${scaled(ctx, 1500)} ms`, Math.round(took));
     },
   },
   {
