@@ -1,7 +1,8 @@
 // Chapter 14: keys, scopes and callback URL rules.
 import { NotApplicable, type CaseContext, type RegisteredAgent } from '../case.js';
-import { agent, bogusKey, check, containsToken, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
+import { agent, bogusKey, check, containsToken, hasCapability, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
 import { polledIntent, sentIntent } from './flows.js';
+import { routes } from '../../schemas/routes.js';
 
 const pollCap = needs('binding.poll');
 
@@ -162,6 +163,27 @@ export const securityCases = group('SEC', [
       problem(await getAgentAs(ctx, worker, worker.key), 401, 'unauthorized', 'the previous key, used before the rotation, right after it');
       problem(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key }), 401, 'unauthorized', 'a poll with the previous key');
       ok(await getAgentAs(ctx, worker, rotated.api_key), 'the new key');
+    },
+  },
+  {
+    id: 'SEC-009',
+    title: 'every route but the public three answers 401 unauthorized with WWW-Authenticate to no key and to an unknown key',
+    level: 'MUST',
+    requirements: ['SEC-002'],
+    ...pollCap,
+    async run(ctx) {
+      const { worker, i } = await ctx.setup('an intent to address the routes with', () => sentIntent(ctx, { longLease: true }));
+      for (const route of routes) {
+        // The test clock's route answers 404 extension_disabled where it is off (CLK-001).
+        if (route.auth === 'none' || (route.path.startsWith('/v1/_test') && !hasCapability(ctx, 'ext.test-clock'))) continue;
+        const path = route.path.replace('{address}', worker.path).replace('{intent_id}', i.intent_id).replace('{thread_id}', crypto.randomUUID());
+        const json = route.body && route.method !== 'GET' ? {} : undefined;
+        for (const [who, key] of [['no key', undefined], ['an unknown key', bogusKey(ctx)]] as const) {
+          const res = await ctx.request({ method: route.method, path, key, json, query: typeof route.response === 'object' ? { wait_seconds: 0 } : undefined });
+          problem(res, 401, 'unauthorized', `${route.method} ${route.path} with ${who}`);
+          check(/^bearer/i.test(res.headers['www-authenticate'] ?? ''), `${route.method} ${route.path} with ${who}: a 401 must carry WWW-Authenticate: Bearer`, 'Bearer', res.headers['www-authenticate']);
+        }
+      }
     },
   },
 ]);
