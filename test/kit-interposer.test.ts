@@ -159,7 +159,7 @@ const SCENARIOS: Scenario[] = [
       },
     },
     only: ['SEC-*', 'ERR-*'],
-    fails: ['ERR-007', 'SEC-001', 'SEC-002', 'SEC-201'],
+    fails: ['ERR-007', 'SEC-001', 'SEC-002', 'SEC-009', 'SEC-201'],
     cites: /401|unauthorized/,
   },
   {
