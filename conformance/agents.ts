@@ -55,7 +55,8 @@ function segment(text: string): string {
 }
 
 /** Agent registration (PUT /v1/agents/{address}): what a refused registration blocks on. */
-const REGISTRATION = ['AGT-001'];
+export const REGISTRATION_REQUIREMENTS = ['AGT-001'];
+const REGISTRATION = REGISTRATION_REQUIREMENTS;
 
 export interface AgentPoolOptions {
   runId: string;

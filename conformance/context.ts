@@ -2,7 +2,7 @@
 // Every wait has an explicit bound scaled by --timeout-scale; none is a bare sleep.
 import { setTimeout as delay } from 'node:timers/promises';
 import { Blocked, CaseFailure, NotApplicable, isKind, type CaseContext, type ConformanceCase, type Receiver, type ReceiverStep } from './case.js';
-import type { AgentPool } from './agents.js';
+import { REGISTRATION_REQUIREMENTS, type AgentPool } from './agents.js';
 import type { CaseClient } from './client.js';
 import { startReceiver } from './receiver.js';
 import type { Transcript } from './transcript.js';
@@ -11,8 +11,6 @@ import type { ViolationLedger } from './ledger.js';
 import type { SecretSet } from './redaction.js';
 import type { PropertySettings } from './properties/harness.js';
 
-/** The requirement defining agent registration: what a refused or keyless registration blocks on. */
-export const REGISTRATION_REQUIREMENTS = ['AGT-001'];
 
 /** What every case of one run shares. */
 export interface RunScope {

@@ -4,10 +4,12 @@ export { runConformance } from './runner.js';
 export type { RunOptions } from './options.js';
 export type { CaseResult, CaseFailureInfo, RunResult, RunSummary, ExitCode } from './results.js';
 export { exitCodeFor, summarize } from './results.js';
-export { CaseFailure, NotApplicable } from './case.js';
+export { Blocked, CaseFailure, NotApplicable, blockedUnless } from './case.js';
+export { DEFAULT_CONCURRENCY } from './options.js';
+export { SecretSet, containsToken, replaceToken } from './redaction.js';
 export type {
   AgentNeed, Binding, CaseContext, CaseOutcome, ConformanceCase, HttpRequest, HttpResponse, Level, Receiver,
-  ReceiverHit, ReceiverStep, RegisteredAgent, SseFrameSeen, SseOpen, SseResult,
+  ReceiverHit, ReceiverStep, RegisteredAgent, RootCause, SchemaViolationSeen, SseFrameSeen, SseOpen, SseResult,
 } from './case.js';
 export type { AgentsFile, AgentsFileEntry } from './agents.js';
 export type { Reporter, ReporterName, RunPlan } from './reporters/reporter.js';

@@ -4,7 +4,12 @@
 
 /** Characters a key or secret token is made of; an occurrence counts only between other characters. */
 const TOKEN_CHAR = /[A-Za-z0-9_-]/;
-const TOKEN_RUN = /[A-Za-z0-9_-]+/g;
+/**
+ * Secrets of token characters at least this long (generated keys and secrets) are found by one
+ * scan over the text's long tokens; shorter ones (a hand-picked admin key) one by one.
+ */
+const SCAN_MIN = 12;
+const LONG_TOKEN_RUN = new RegExp(`[A-Za-z0-9_-]{${SCAN_MIN},}`, 'g');
 
 function isTokenChar(ch: string | undefined): boolean {
   return ch !== undefined && TOKEN_CHAR.test(ch);
@@ -45,13 +50,14 @@ export function replaceToken(text: string, token: string, placeholder: string): 
 }
 
 /**
- * The credentials of one run, each with its placeholder. Secrets made only of token characters (API
- * keys, base64url secrets) are found by one scan over the text's tokens; others one by one.
+ * The credentials of one run, each with its placeholder. Long secrets made only of token characters
+ * (API keys, base64url secrets) are found by one scan over the text's long tokens; others one by one.
  */
 export class SecretSet {
   private readonly simple = new Map<string, string>();
   private readonly other = new Map<string, string>();
   private readonly placeholders = new Set<string>();
+  private otherSorted: Array<[string, string]> | undefined;
 
   /**
    * Adds a secret under `placeholder`, or `placeholder_2`, `_3`… when another secret has it (a
@@ -66,9 +72,10 @@ export class SecretSet {
     placeholder = name;
     const variants = new Set([secret, encodeURIComponent(secret)]);
     for (const value of variants) {
-      const map = /^[A-Za-z0-9_-]+$/.test(value) ? this.simple : this.other;
+      const map = value.length >= SCAN_MIN && /^[A-Za-z0-9_-]+$/.test(value) ? this.simple : this.other;
       if (!map.has(value)) map.set(value, placeholder);
     }
+    this.otherSorted = undefined;
   }
 
   has(secret: string): boolean {
@@ -87,8 +94,9 @@ export class SecretSet {
   redact(text: string): string {
     let out = text;
     // Longest first, so a secret containing another is replaced whole.
-    for (const [secret, placeholder] of [...this.other].sort((a, b) => b[0].length - a[0].length)) out = replaceToken(out, secret, placeholder);
-    if (this.simple.size > 0) out = out.replace(TOKEN_RUN, (token) => this.simple.get(token) ?? token);
+    this.otherSorted ??= [...this.other].sort((a, b) => b[0].length - a[0].length);
+    for (const [secret, placeholder] of this.otherSorted) out = replaceToken(out, secret, placeholder);
+    if (this.simple.size > 0) out = out.replace(LONG_TOKEN_RUN, (token) => this.simple.get(token) ?? token);
     return out;
   }
 

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runConformance } from '../conformance/index.js';
 import type { RunResult } from '../conformance/results.js';
-import { runControl } from './fault-runs.js';
+import { runControl } from '../test/helpers/fault-runs.js';
 
 const { values } = parseArgs({
   options: {

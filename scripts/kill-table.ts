@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { randomInt } from 'node:crypto';
 import { FAULTS } from '../reference-server/faults.js';
-import { killRows, killTable, planJobs, runJobs, writeKillTable } from './fault-runs.js';
+import { killRows, killTable, planJobs, runJobs, writeKillTable } from '../test/helpers/fault-runs.js';
 
 const { values } = parseArgs({
   options: {

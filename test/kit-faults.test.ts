@@ -1,4 +1,4 @@
-// Issue 7: the kit is worth the bugs it catches and the correct servers it does not fail.
+// The kit is worth the bugs it catches and the correct servers it does not fail.
 // Every fault mode of the reference server (reference-server/faults.ts) is booted in process and
 // the kit runs against it with the groups that cite the fault's area; the run must exit 1 with a
 // newly failing case citing that area. The correct server runs twice with different seeds (the CI
@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../reference-server/index.js';
 import { ALLOW_FAULTS_ENV, FAULTS, FaultsNotAllowedError, resolveFaults } from '../reference-server/faults.js';
 import { registeredCases } from '../conformance/index.js';
-import { citesArea, killRows, killTable, planJobs, runJobs, writeKillTable, type KillRow, type RunDigest } from '../scripts/fault-runs.js';
+import { citesArea, killRows, killTable, planJobs, runJobs, writeKillTable, type KillRow, type RunDigest } from './helpers/fault-runs.js';
 
 const SEED = Number(process.env.AXP_FAULT_SEED ?? 20_260_701);
 /** Child processes (one per core) and kit runs at once in each: runs mostly wait on real-time bounds. */

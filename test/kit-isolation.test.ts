@@ -6,6 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Blocked, CaseFailure, type CaseContext, type ConformanceCase } from '../conformance/case.js';
 import { runConformance } from '../conformance/index.js';
 import type { CaseResult, RunResult } from '../conformance/results.js';
+import { buildJunit } from '../conformance/reporters/junit.js';
+import { toReport } from '../conformance/reporters/json.js';
+import { createAjv } from '../schemas/index.js';
+import reportSchema from '../schemas/conformance-report.schema.json' with { type: 'json' };
 import { FAKE_ADMIN_KEY, startFakeTarget, type FakeTarget } from './kit-fake-target.js';
 
 function fake(id: string, run: ConformanceCase['run'], extra: Partial<ConformanceCase> = {}): ConformanceCase {
@@ -42,6 +46,10 @@ describe('blocked: a precondition that cannot be established is not a failure', 
     }
     expect(run.summary).toMatchObject({ blocked: 2, failed: 0, passed: 3 });
     expect(run.exitCode).toBe(0);
+    // The file reporters carry it: a skipped JUnit test case with the reason, a valid JSON report.
+    expect(buildJunit(run)).toMatch(/<skipped\/>[\s\S]*blocked: registering agent .*answered 403.*\(blocked by AGT-001\)/);
+    const validate = createAjv().compile(reportSchema);
+    expect(validate(JSON.parse(JSON.stringify(toReport(run)))), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('a registration without api_key blocks; one lacking `created` only fails SHAPE-001, once, citing AGT-001', async () => {

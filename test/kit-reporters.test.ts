@@ -74,7 +74,7 @@ describe('junit report', () => {
       testsuites: { testsuite: Array<{ name: string; testcase: Array<{ classname: string; name: string; failure?: unknown; error?: unknown; skipped?: unknown }> }> };
     };
     const testcases = doc.testsuites.testsuite.flatMap((s) => s.testcase);
-    expect(testcases).toHaveLength(cases.length);
+    expect(testcases).toHaveLength(run.cases.length);
     for (const tc of testcases) expect(tc.name.startsWith(`${tc.classname}-`)).toBe(true);
     const named = (id: string) => testcases.find((tc) => tc.name.startsWith(id));
     expect(named('ALPHA-002')?.failure).toBeDefined();
@@ -108,8 +108,8 @@ describe('html report', () => {
     });
     await page.goto(pathToFileURL(file).href);
     const visible = () => page.locator('tr.case-row:visible').count();
-    expect(await visible()).toBe(cases.length);
-    expect(await page.locator('#visible-count').textContent()).toBe(String(cases.length));
+    expect(await visible()).toBe(run.cases.length);
+    expect(await page.locator('#visible-count').textContent()).toBe(String(run.cases.length));
 
     await page.selectOption('#filter-outcome', 'failed');
     expect(await page.locator('tr.case-row:visible td.id').allTextContents()).toEqual(['ALPHA-002']);
@@ -124,7 +124,7 @@ describe('html report', () => {
     expect(await page.locator('#visible-count').textContent()).toBe('1');
     await page.selectOption('#filter-group', '');
     await page.fill('#filter-text', '');
-    expect(await visible()).toBe(cases.length);
+    expect(await visible()).toBe(run.cases.length);
 
     // Each case folds out its evidence and transcript; hostile text stays text.
     const row = page.locator('tr.case-row[data-id="ALPHA-002"]');

@@ -1,4 +1,4 @@
-// One shard of scripts/fault-runs.ts's runJobs: reads a JSON list of jobs on stdin, runs them
+// One shard of fault-runs.ts's runJobs: reads a JSON list of jobs on stdin, runs them
 // (`workers` at once, argv[2]), logs one line per finished run on stderr and writes the run
 // digests, in job order, as JSON on stdout.
 import { failingIds, jobLabel, pool, runJob, type Job } from './fault-runs.js';

@@ -1,23 +1,30 @@
-// Issue 7: the kit against fault-injected reference servers. Shared by the CI test
-// (test/kit-faults.test.ts, groups chosen by the fault's area), `npm run kill-table` (every group)
-// and `npm run flake-check`. A fault counts as caught when the run exits 1 and a case fails that
+// The kit against fault-injected reference servers: a kit is worth the bugs it catches and the
+// correct servers it does not fail. Shared by the CI test (test/kit-faults.test.ts, groups chosen by
+// the fault's area), `npm run kill-table` (every group) and `npm run flake-check`. A fault counts as caught when the run exits 1 and a case fails that
 // passed against the correct server with the same seed (the control run) and cites a requirement
-// of the fault's area. Runs are spread over child processes (scripts/fault-shard.ts) so that every
+// of the fault's area. Runs are spread over child processes (fault-shard.ts) so that every
 // core is used; inside one process several runs overlap, since they mostly wait on real-time bounds.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildServer } from '../reference-server/index.js';
-import { ALLOW_FAULTS_ENV, FAULTS, type FaultSpec } from '../reference-server/faults.js';
-import { registeredCases, runConformance, type CaseOutcome, type ConformanceCase, type Level, type RunResult } from '../conformance/index.js';
+import { buildServer } from '../../reference-server/index.js';
+import { ALLOW_FAULTS_ENV, FAULTS, type FaultSpec } from '../../reference-server/faults.js';
+import { registeredCases, runConformance, type CaseOutcome, type ConformanceCase, type Level, type RunResult } from '../../conformance/index.js';
 
 export const PROPERTY_GROUP = 'PROP';
 
 /** Server options shared by every run: what the embedded kit boots, with the overload guard's
  * event-loop check off (kit and server share one event loop, and several runs share a process). */
 const SERVER_OPTIONS = { keepaliveSeconds: 2, pressure: { maxEventLoopDelayMs: 0 } };
+
+/**
+ * Cases at once inside one run. The harness already runs several runs side by side in every
+ * process (and a process per core), which keeps the cores busy; cases inside a run go one by one
+ * so that a loaded machine does not turn timing bounds into false kills.
+ */
+export const RUN_CONCURRENCY = 1;
 
 /** One kit run: against the correct embedded server (control / flake), or against a faulted one. */
 export type Job =
@@ -71,16 +78,15 @@ async function runAgainstFaulted(faults: readonly string[], seed: number, groups
   const app = await building;
   try {
     const target = await app.listen({ host: '127.0.0.1', port: 0 });
-    // Cases run one at a time (the kit's default): they share the server's test clock.
-    return await runConformance({ target, adminKey, seed, only: groups?.map((g) => `${g}-*`) });
+    return await runConformance({ target, adminKey, seed, only: groups?.map((g) => `${g}-*`), concurrency: RUN_CONCURRENCY });
   } finally {
     await app.close();
   }
 }
 
 /** The kit against the correct server, the way a user runs it: embedded, no --target. */
-export function runControl(seed: number): Promise<RunResult> {
-  return runConformance({ seed, embedded: { serverOptions: SERVER_OPTIONS } });
+export function runControl(seed: number, concurrency = RUN_CONCURRENCY): Promise<RunResult> {
+  return runConformance({ seed, embedded: { serverOptions: SERVER_OPTIONS }, concurrency });
 }
 
 export async function runJob(job: Job): Promise<RunDigest> {
@@ -281,8 +287,7 @@ export interface PlanOptions {
   /**
    * One run per (fault, group), each on its own server, instead of one run per fault: the groups of
    * a fault then run side by side, so a fault that makes cases wait out their bounds (a stream that
-   * never closes) no longer holds one long run. Cases inside a run stay sequential (they share the
-   * server's test clock).
+   * never closes) does not hold one long run.
    */
   splitByGroup?: boolean;
   faults?: readonly FaultSpec[];
@@ -319,8 +324,12 @@ export function mergeDigests(runs: RunDigest[]): RunDigest {
       skipped: sum('skipped'), warnings: sum('warnings'), knownFailures: sum('knownFailures'), staleBaseline: sum('staleBaseline'),
     },
     harnessErrors: runs.flatMap((r) => r.harnessErrors),
-    // Each run lists every case (unselected ones skipped): keep the one that ran.
-    cases: runs[0].cases.map((c, n) => runs.map((r) => r.cases[n]).find((x) => x.outcome !== 'skipped') ?? c),
+    // Each run lists every case (unselected ones skipped): keep the one that ran; the response-
+    // conformance cases run in every run, and a failure in any of them is the one to keep.
+    cases: runs[0].cases.map((c, n) => {
+      const ran = runs.map((r) => r.cases[n]).filter((x) => x.outcome !== 'skipped');
+      return ran.find((x) => x.outcome === 'failed' || x.outcome === 'errored') ?? ran[0] ?? c;
+    }),
   };
 }
 
