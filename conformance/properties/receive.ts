@@ -90,7 +90,9 @@ export async function receive(w: World, via: 'poll' | 'stream', options: Receive
       for (const f of ['seq', 'attempt', 'lease_expires_at'] as const) {
         if (d[f] !== known[f]) w.fail(`a re-sent delivery must be unchanged: ${f} ${String(d[f])}, first sent with ${String(known[f])} (STR-004)`, known[f], d[f]);
       }
-      const view = viewOf(mi.events);
+      // Open when the request left is enough: its lease may run out while the stream is read,
+      // and the failure recorded since then does not make the re-send wrong.
+      const view = viewOf(history.get(mi) ?? mi.events);
       const current = view.attempts.at(-1);
       if (current?.deliveryId !== d.delivery_id || current.closed) w.fail(`delivery ${d.delivery_id} was re-sent though it is no longer open (STR-004, LC-015)`, 'not re-sent', { status: view.status, current });
       continue;
