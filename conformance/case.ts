@@ -130,6 +130,8 @@ export interface ReceiverHit {
   json?: any;
   /** What the script answered. */
   answered: { status: number; headers?: Record<string, string>; hung?: boolean; reset?: boolean };
+  /** Earlier hung hits whose connection was still open when this one arrived (pushes in flight at once). */
+  hungOpen?: number;
 }
 
 /**

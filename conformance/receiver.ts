@@ -47,6 +47,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     return step;
   };
 
+  const openHung = new Set<Socket>();
   const record = (hit: ReceiverHit) => {
     hits.push(hit);
     options.onHit?.(hit);
@@ -73,16 +74,21 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       return;
     }
     const step = nextStep();
+    // Counted in this event loop's own order of events: the server closing a hung push comes
+    // before its next connection, whatever delay the loop had (HTTP-030 is judged on it).
+    const hungOpen = openHung.size;
     if ('hang' in step) {
-      record({ ...base, answered: { status: 0, hung: true } });
+      openHung.add(req.socket);
+      req.socket.once('close', () => openHung.delete(req.socket));
+      record({ ...base, hungOpen, answered: { status: 0, hung: true } });
       return; // the socket stays open until the server gives up or the receiver closes
     }
     if ('reset' in step) {
-      record({ ...base, answered: { status: 0, reset: true } });
+      record({ ...base, hungOpen, answered: { status: 0, reset: true } });
       req.socket.destroy();
       return;
     }
-    record({ ...base, answered: { status: step.status, headers: step.headers } });
+    record({ ...base, hungOpen, answered: { status: step.status, headers: step.headers } });
     res.writeHead(step.status, { 'content-type': 'text/plain', ...step.headers });
     res.end(step.body ?? '');
   };

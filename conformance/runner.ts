@@ -62,10 +62,15 @@ function selectsNothing(total: number, options: ResolvedOptions): string {
   return `${parts.join(' ')} selects none of the ${total} cases (--list prints their IDs)`;
 }
 
+/** The server setting that makes a capability advertised, for not-applicable reasons. */
+const SETTING_FOR: Record<string, string> = {
+  'ext.test-clock': 'start the target with its test clock enabled (CLK-001; reference server: --test-clock) and give --admin-key',
+};
+
 /** Undefined when the case can run here, else why it is not applicable. */
 function notApplicableReason(c: ConformanceCase, target: Target, adminKey: string | undefined): string | undefined {
   const missing = (c.needsCapabilities ?? []).filter((cap) => !target.capabilityList.includes(cap));
-  if (missing.length > 0) return `target does not advertise ${missing.join(', ')}`;
+  if (missing.length > 0) return `target does not advertise ${missing.join(', ')}${missing.map((cap) => SETTING_FOR[cap]).filter(Boolean).map((hint) => `; to run it, ${hint}`).join('')}`;
   if (c.needsAdmin && !adminKey) return 'needs the admin key: give --admin-key or set AXP_ADMIN_KEY';
   return undefined;
 }

@@ -2,14 +2,22 @@
 import { NotApplicable, type CaseContext, type HttpResponse } from '../case.js';
 import deliveryPolicy from '../../schemas/delivery-policy.schema.json' with { type: 'json' };
 import {
-  agent, check, equal, needs, fastPolicy, getIntent, group, httpReceiver, intentBody, limits, ok, passTime, poll, pollFor, problem, send, validationError,
+  agent, callbackRefused, check, containsToken, equal, needs, fastPolicy, getIntent, group, httpReceiver, intentBody, limits, ok, parkedCallbackUrl, PARKED_PUBLIC_URL, passTime, poll, pollFor, problem, send, validationError,
 } from './support.js';
 import { pair } from './flows.js';
 
 const API_KEY = /^axp_[A-Za-z0-9_-]{20,}$/;
 const SECRET = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
-/** A documentation address (RFC 5737): accepted by SSRF rules, never pushed to by these cases. */
-const PUBLIC_URL = 'https://198.51.100.7/axp';
+/** Any URL for a field the server must refuse before it looks at the URL (a url on a poll agent). */
+const UNUSED_URL = PARKED_PUBLIC_URL;
+
+/** PUT of an http agent at a parked callback URL; not applicable when the target refuses the URL. */
+async function putHttp(ctx: CaseContext, path: string, delivery: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<{ res: HttpResponse; url: string }> {
+  const url = await parkedCallbackUrl(ctx);
+  const res = await put(ctx, path, { delivery: { binding: 'http', url, ...delivery }, ...extra });
+  callbackRefused(res, url);
+  return { res, url };
+}
 
 function put(ctx: CaseContext, path: string, body: unknown, key = ctx.adminKey): Promise<HttpResponse> {
   return ctx.request({ method: 'PUT', path: `/v1/agents/${path}`, key, json: body, expectSchema: 'agent-registration-response' });
@@ -89,9 +97,10 @@ export const agentCases = group('AGT', [
       const p = ok(await getAgent(ctx, pollPath, ctx.adminKey), 'admin GET of the agent').agent.delivery;
       equal({ b: p.binding, a: p.max_delivery_attempts, i: p.initial_delay_ms, m: p.max_delay_ms, x: p.multiplier, l: p.lease_seconds }, { b: 'poll', a: 3, i: 1000, m: 60000, x: 2, l: 30 }, 'effective poll policy defaults');
       const httpPath = `${ctx.unique('agt')}/effh`;
-      ok(await put(ctx, httpPath, { delivery: { binding: 'http', url: PUBLIC_URL } }), 'registering an http agent');
+      const reg = await putHttp(ctx, httpPath, {});
+      ok(reg.res, 'registering an http agent');
       const h = ok(await getAgent(ctx, httpPath, ctx.adminKey), 'admin GET of the http agent').agent.delivery;
-      equal({ t: h.timeout_ms, c: h.max_concurrency, u: h.url }, { t: 15000, c: 8, u: PUBLIC_URL }, 'effective http policy defaults');
+      equal({ t: h.timeout_ms, c: h.max_concurrency, u: h.url }, { t: 15000, c: 8, u: reg.url }, 'effective http policy defaults');
     },
   },
   {
@@ -103,7 +112,7 @@ export const agentCases = group('AGT', [
     async run(ctx) {
       const bad: [string, Record<string, unknown>, RegExp][] = [
         ['unknown binding', { binding: 'smtp' }, /^\/delivery(\/binding)?$/],
-        ['url on a poll agent', { binding: 'poll', url: PUBLIC_URL }, /^\/delivery(\/url)?$/],
+        ['url on a poll agent', { binding: 'poll', url: UNUSED_URL }, /^\/delivery(\/url)?$/],
         ['http without url', { binding: 'http' }, /^\/delivery(\/url)?$/],
         ['timeout_ms on a stream agent', { binding: 'stream', timeout_ms: 500 }, /^\/delivery(\/timeout_ms)?$/],
         ['max_concurrency on a poll agent', { binding: 'poll', max_concurrency: 2 }, /^\/delivery(\/max_concurrency)?$/],
@@ -180,13 +189,13 @@ export const agentCases = group('AGT', [
     ...needs('binding.http'),
     async run(ctx) {
       const path = `${ctx.unique('agt')}/hook`;
-      const first = ok(await put(ctx, path, { delivery: { binding: 'http', url: PUBLIC_URL } }), 'registering an http agent');
+      const first = ok((await putHttp(ctx, path, {})).res, 'registering an http agent');
       check(SECRET.test(first.secret ?? ''), 'the first http registration must include a whsec_ secret', String(SECRET), first.secret);
       const bytes = Buffer.from(String(first.secret).slice(6), 'base64');
       check(bytes.length >= 24, 'the secret must carry at least 24 bytes (HTTP-014)', '>= 24', bytes.length);
-      const update = ok(await put(ctx, path, { delivery: { binding: 'http', url: PUBLIC_URL, timeout_ms: 1000 } }), 'update');
+      const update = ok((await putHttp(ctx, path, { timeout_ms: 1000 })).res, 'update');
       check(update.secret === undefined, 'an update without rotate_secret must not include secret', undefined, update.secret);
-      const rotated = ok(await put(ctx, path, { delivery: { binding: 'http', url: PUBLIC_URL }, rotate_secret: true }), 'rotate_secret');
+      const rotated = ok((await putHttp(ctx, path, {}, { rotate_secret: true })).res, 'rotate_secret');
       check(SECRET.test(rotated.secret ?? '') && rotated.secret !== first.secret, 'rotate_secret must return a new secret', 'a new whsec_ secret', rotated.secret);
     },
   },
@@ -225,15 +234,15 @@ export const agentCases = group('AGT', [
     ...needs('binding.http'),
     async run(ctx) {
       const path = `${ctx.unique('agt')}/quiet`;
-      const reg = ok(await put(ctx, path, { delivery: { binding: 'http', url: PUBLIC_URL } }), 'registration');
+      const reg = ok((await putHttp(ctx, path, {})).res, 'registration');
       for (const [who, key] of [['admin', ctx.adminKey], ['itself', reg.api_key]] as const) {
         const res = await getAgent(ctx, path, key);
         ok(res, `GET agent as ${who}`);
-        check(!res.text.includes(reg.api_key), `GET agent as ${who} reveals the API key`, 'no key', 'key present');
-        check(!res.text.includes(reg.secret) && !res.text.includes(String(reg.secret).slice(6)), `GET agent as ${who} reveals the signing secret`, 'no secret', 'secret present');
+        check(!containsToken(res.text, reg.api_key), `GET agent as ${who} reveals the API key`, 'no key', 'key present');
+        check(!containsToken(res.text, reg.secret) && !containsToken(res.text, String(reg.secret).slice(6)), `GET agent as ${who} reveals the signing secret`, 'no secret', 'secret present');
       }
-      const update = await put(ctx, path, { delivery: { binding: 'http', url: PUBLIC_URL } });
-      check(!update.text.includes(reg.api_key) && !update.text.includes(reg.secret), 'a plain update reveals the key or secret', 'neither', update.text.slice(0, 200));
+      const update = (await putHttp(ctx, path, {})).res;
+      check(!containsToken(update.text, reg.api_key) && !containsToken(update.text, reg.secret), 'a plain update reveals the key or secret', 'neither', update.text.slice(0, 200));
     },
   },
   {
@@ -290,7 +299,7 @@ export const agentCases = group('AGT', [
       const sender = await agent(ctx, 'sender', 'poll');
       const path = `${ctx.unique('agt')}/late`;
       const res = await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, `agent://${path}`), expectSchema: 'intent-response' });
-      if (res.status === 404 && res.body?.code === 'agent_not_found') throw new NotApplicable('the target runs in strict-address mode (AGT-031)');
+      if (res.status === 404 && res.body?.code === 'agent_not_found') throw new NotApplicable('the target runs in strict-address mode (AGT-031); to run it, start the target without it (reference server: without --strict-addresses)');
       const intent = ok(res, 'create to an unregistered address').intent;
       equal(intent.status, 'SUBMITTED', 'status');
       equal(intent.pending_with, `agent://${path}`, 'pending_with');
@@ -311,7 +320,7 @@ export const agentCases = group('AGT', [
     async run(ctx) {
       const sender = await agent(ctx, 'sender', 'poll');
       const res = await ctx.request({ method: 'POST', path: '/v1/intents', key: sender.key, json: intentBody(ctx, `agent://${ctx.unique('agt')}/nobody`) });
-      if (res.status === 200) throw new NotApplicable('the target accepts unregistered addresses (not in strict-address mode)');
+      if (res.status === 200) throw new NotApplicable('the target accepts unregistered addresses (not in strict-address mode); to run it, start the target in strict-address mode (reference server: --strict-addresses)');
       problem(res, 404, 'agent_not_found', 'create to an unregistered address in strict mode');
       const list = ok(await ctx.request({ method: 'GET', path: '/v1/intents', key: sender.key, query: { role: 'sender' } }), 'list sent intents');
       equal(list.intents.length, 0, 'intents created by the refused request');

@@ -3,7 +3,7 @@
 import type { CaseContext, RegisteredAgent } from '../case.js';
 import { allowedDelayBounds, delayWithin } from '../wire/backoff.js';
 import {
-  agent, check, equal, events, eventuallyEvent, fit, gapMs, getIntent, group, needs, ok, passTime, poll, pollFor, problem, send, types, UUID, write, writeOk, type Wire,
+  agent, check, equal, events, eventuallyEvent, fit, gapMs, getIntent, group, needs, ok, passTime, poll, pollFor, problem, send, types, UUID, write, writeOk, type Wire, scaled
 } from './support.js';
 import { ackOk, pair, polledIntent, sentIntent } from './flows.js';
 
@@ -23,9 +23,14 @@ async function expire(ctx: CaseContext, who: RegisteredAgent, intentId: string, 
   return eventuallyEvent(ctx, intentId, ctx.adminKey, `intent.delivery_attempt for attempt ${n} after its lease`, (e) => e.event_type === 'intent.delivery_attempt' && e.details?.attempt === n, advanced ? 2000 : leaseMs(who) + 2000);
 }
 
-/** Waits out the retry delay the failure event announced, then polls the next attempt. */
+/**
+ * Waits out the retry delay, then polls the next attempt. The wait is the longer of the delay the
+ * failure announced and the policy's longest allowed one (DLV-013): whether the announcement is
+ * right is DLV-005's to judge, not every case that needs the retry.
+ */
 async function retried(ctx: CaseContext, who: RegisteredAgent, intentId: string, failure: Wire): Promise<Wire> {
-  const delay = gapMs(failure.at, failure.details.next_attempt_at);
+  const announced = gapMs(failure.at, failure.details.next_attempt_at);
+  const delay = Math.max(Number.isFinite(announced) ? announced : 0, allowedDelayBounds(policyOf(who), Number(failure.details?.attempt ?? 1)).max);
   const advanced = await passTime(ctx, delay + 1);
   return pollFor(ctx, who, intentId, advanced ? 3000 : delay + 3000);
 }
@@ -121,7 +126,6 @@ export const deliveryCases = group('DLV', [
       let d = await pollFor(ctx, worker, i.intent_id);
       for (let n = 1; n <= 2; n++) {
         const failure = await expire(ctx, worker, i.intent_id, n);
-        equal({ error: failure.details.error, status: failure.status }, { error: 'lease_expired', status: 'DELIVERED' }, `attempt ${n} failure (no status change, LC-008)`);
         check(Date.parse(failure.at) >= Date.parse(d.lease_expires_at), 'the lease was declared expired before lease_expires_at', d.lease_expires_at, failure.at);
         const bounds = allowedDelayBounds(policyOf(worker), n);
         const delay = gapMs(failure.at, failure.details.next_attempt_at);
@@ -133,6 +137,8 @@ export const deliveryCases = group('DLV', [
         const delivered = (await events(ctx, i.intent_id, sender.key)).filter((e) => e.event_type === 'intent.delivered').at(-1);
         check(Date.parse(delivered.at) >= Date.parse(failure.details.next_attempt_at), 'the next attempt was issued before next_attempt_at (DLV-014)', failure.details.next_attempt_at, delivered.at);
         equal(delivered.status, 'DELIVERED', 'status after the redelivery (LC-012)');
+        // The failure's names after its timing, so a missing backoff is not hidden behind them.
+        equal({ error: failure.details.error, status: failure.status }, { error: 'lease_expired', status: 'DELIVERED' }, `attempt ${n} failure (no status change, LC-008)`);
         d = next;
       }
       equal((await getIntent(ctx, i.intent_id, sender.key)).delivery_attempt, 3, 'intent.delivery_attempt (DLV-004)');
@@ -148,7 +154,7 @@ export const deliveryCases = group('DLV', [
       const { worker, i, d } = await polledIntent(ctx);
       const failure = await expire(ctx, worker, i.intent_id, 1);
       const late = gapMs(d.lease_expires_at, failure.at);
-      check(late <= 1000, 'the lease expiry was recorded more than 1 s late', '<= 1000 ms', late);
+      check(late <= scaled(ctx, 1000), 'the lease expiry was recorded too late', `<= ${scaled(ctx, 1000)} ms`, late);
     },
   },
   {

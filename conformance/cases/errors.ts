@@ -1,11 +1,17 @@
 // Chapter 13: problem documents, status/code table, 400/413/415/404/405, precedence, no 500s.
 import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
-import { agent, check, equal, group, intentBody, limits, needs, ok, problem, send, validationError } from './support.js';
+import { routes } from '../../schemas/routes.js';
+import { agent, check, containsToken, equal, group, intentBody, limits, needs, ok, problem, send, validationError } from './support.js';
 import { pair, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 
 /** The table of chapter 13: code → status. */
+/** A route's path with its parameters filled in. */
+function concretePath(template: string, agentPath: string, intentId: string): string {
+  return template.replace('{address}', agentPath).replace('{intent_id}', intentId).replace('{thread_id}', crypto.randomUUID());
+}
+
 const CODE_STATUS: Record<string, number> = {
   malformed_json: 400, idempotency_key_invalid: 400, unauthorized: 401, forbidden: 403, not_found: 404,
   agent_not_found: 404, intent_not_found: 404, thread_not_found: 404, extension_disabled: 404,
@@ -192,7 +198,7 @@ export const errorCases = group('ERR', [
     requirements: ['ERR-015', 'SEC-009'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, stranger, i } = await sentIntent(ctx, { stranger: true, intent: { payload: { card: '4111-1111' } } });
+      const { sender, worker, stranger, i } = await sentIntent(ctx, { stranger: true, longLease: true, intent: { payload: { card: '4111-1111' } } });
       const guess = `${sender.key.slice(0, -2)}zz`;
       const answers = [
         await ctx.request({ method: 'GET', path: '/v1/intents', key: guess }),
@@ -202,10 +208,30 @@ export const errorCases = group('ERR', [
       ];
       for (const res of answers) {
         check(res.status >= 400, 'expected an error answer', '>= 400', res.status);
-        for (const secret of [guess, sender.key, worker.key, stranger.key, ctx.adminKey ?? '\u0000', '4111-1111']) {
-          check(!res.text.includes(secret), `a ${res.status} answer reveals a key or a hidden payload`, 'not present', res.text.slice(0, 200));
+        for (const secret of [guess, sender.key, worker.key, stranger.key, ctx.adminKey ?? '', '4111-1111']) {
+          check(!containsToken(res.text, secret), `a ${res.status} answer reveals a key or a hidden payload`, 'not present', res.text.slice(0, 200));
         }
         check(!/\bat .+:\d+:\d+\)?/.test(res.text) && !/node_modules|\.ts:\d+/.test(res.text), `a ${res.status} answer carries a stack trace`, 'no stack', res.text.slice(0, 300));
+      }
+    },
+  },
+  {
+    id: 'ERR-010',
+    title: 'an unknown query parameter is 422 validation_failed (location query) on every read route that takes a query',
+    level: 'MUST',
+    requirements: ['ERR-012'],
+    ...needs('binding.poll'),
+    async run(ctx) {
+      const { sender, worker, i } = await ctx.setup('an intent to address the routes with', () => sentIntent(ctx, { longLease: true }));
+      for (const route of routes) {
+        // Writes validate their body too, and which of two bad inputs is reported is not fixed: only reads here.
+        if (!route.query || route.method !== 'GET') continue;
+        const path = concretePath(route.path, worker.path, i.intent_id);
+        const key = route.auth === 'admin' ? ctx.adminKey : route.path.startsWith('/v1/agents/') ? worker.key : sender.key;
+        const res = route.response !== undefined && typeof route.response === 'object'
+          ? await ctx.request({ method: route.method, path, key, query: { kit_unknown_parameter: 1, wait_seconds: 0 }, headers: { accept: 'text/event-stream' } })
+          : await ctx.request({ method: route.method, path, key, query: { kit_unknown_parameter: 1 } });
+        validationError(res, /kit_unknown_parameter|^\/?$/, `${route.method} ${route.path} with an unknown query parameter`, 'query');
       }
     },
   },

@@ -2,7 +2,7 @@
 // delivery, registered and issued in that order. Each step asserts exactly what the step it stands
 // for asserted inline (through support.ts), so a case still fails where it failed before.
 import type { CaseContext, RegisteredAgent } from '../case.js';
-import { agent, pollFor, send, writeOk, type Wire } from './support.js';
+import { agent, fit, pollFor, send, writeOk, type Wire } from './support.js';
 
 export interface Flow {
   /**
@@ -14,6 +14,11 @@ export interface Flow {
   stranger?: true;
   /** Extra fields of the create body. */
   intent?: Record<string, unknown>;
+  /**
+   * The default worker holds its deliveries for a minute (lease_seconds 60, fitted): for cases not
+   * about leases, so that in real time on a slow machine no lease expires while the case works.
+   */
+  longLease?: true;
 }
 
 export interface Pair { sender: RegisteredAgent; worker: RegisteredAgent }
@@ -25,7 +30,9 @@ export type WithStranger<F extends Flow, T> = F extends { stranger: true } ? T &
 /** A poll sender, then the worker (then the stranger). */
 export async function pair<F extends Flow>(ctx: CaseContext, flow: F = {} as F): Promise<WithStranger<F, Pair>> {
   const sender = await agent(ctx, 'sender', 'poll');
-  const worker = typeof flow.worker === 'function' ? await flow.worker(ctx) : await agent(ctx, 'worker', 'poll', flow.worker);
+  const worker = typeof flow.worker === 'function'
+    ? await flow.worker(ctx)
+    : await agent(ctx, 'worker', 'poll', flow.longLease ? { lease_seconds: fit(ctx, 'lease_seconds', 60), ...flow.worker } : flow.worker);
   const stranger = flow.stranger ? await agent(ctx, 'stranger', 'poll') : undefined;
   return { sender, worker, ...(stranger ? { stranger } : {}) } as WithStranger<F, Pair>;
 }

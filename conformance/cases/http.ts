@@ -8,10 +8,12 @@ import { validate } from '../../schemas/index.js';
 import { allowedDelayBounds, delayWithin, retryAfterBounds } from '../wire/backoff.js';
 import { verifyAxmeSignature, verifyStandardWebhook } from '../wire/signature.js';
 import {
-  agent, check, equal, events, eventuallyEvent, fail, fit, gapMs, getIntent, group, hasTestClock, httpReceiver, limits, needs, ok, passTime, send, types, type Wire,
+  agent, check, equal, events, eventuallyEvent, fail, fit, gapMs, getIntent, group, hasTestClock, httpReceiver, limits, needs, ok, passTime, PRIVATE_CALLBACKS_HINT, send, types, type Wire, scaled
 } from './support.js';
 
 const httpCap = needs('binding.http', 'binding.poll');
+const TEN_MINUTES_MS = 600_000;
+const RETRY_DELAY_MS = 60_000;
 
 interface Setup { receiver: Receiver; worker: RegisteredAgent; sender: RegisteredAgent }
 
@@ -81,7 +83,7 @@ export const httpCases = group('HTTP', [
       const list = await events(ctx, i.intent_id, sender.key);
       equal(types(list), ['intent.created', 'intent.submitted', 'intent.delivered', 'intent.acknowledged'], 'events after a 2xx (LC-013)');
       const lease = gapMs(list[2].at, hit.json.lease_expires_at);
-      check(Math.abs(lease - Number(worker.delivery.timeout_ms)) <= 1000, 'http lease_expires_at must be the issue time plus timeout_ms (DLV-005)', worker.delivery.timeout_ms, lease);
+      check(Math.abs(lease - Number(worker.delivery.timeout_ms)) <= scaled(ctx, 1000), 'http lease_expires_at must be the issue time plus timeout_ms (DLV-005)', worker.delivery.timeout_ms, lease);
     },
   },
   {
@@ -115,12 +117,17 @@ export const httpCases = group('HTTP', [
       const { receiver, worker, sender } = await setup(ctx, [{ status: 500, times: 2 }, { status: 200 }], { max_delivery_attempts: 3 });
       const i = await send(ctx, sender, worker.address);
       await receiver.waitForHits(1, 5000);
+      // Retry timing first (HTTP-022, DLV-013): the names of the failure come after, so a missing
+      // backoff is reported as that and not hidden behind a differently spelled error.
+      const failures: Wire[] = [];
       for (let n = 1; n <= 2; n++) {
         const failure = await failureOf(ctx, i.intent_id, n);
-        equal({ e: failure.details.error, c: failure.details.status_code, s: failure.status }, { e: 'http_status', c: 500, s: 'SUBMITTED' }, `attempt ${n} failure`);
+        check(typeof failure.details?.next_attempt_at === 'string', `a 500 must be retried: attempt ${n} of 3 failed with no next_attempt_at (HTTP-022)`, 'a next_attempt_at', failure.details?.next_attempt_at);
         await nextHit(ctx, receiver, failure, n + 1);
         checkBackoff(ctx, worker, failure, n, receiver.hits);
+        failures.push(failure);
       }
+      failures.forEach((failure, n) => equal({ e: failure.details.error, c: failure.details.status_code, s: failure.status }, { e: 'http_status', c: 500, s: 'SUBMITTED' }, `attempt ${n + 1} failure`));
       const hits = receiver.hits.slice(0, 3);
       equal(hits.map((h) => h.json?.attempt), [1, 2, 3], 'attempt numbers pushed');
       equal(new Set(hits.map((h) => h.json?.delivery_id)).size, 3, 'distinct delivery_ids');
@@ -161,15 +168,18 @@ export const httpCases = group('HTTP', [
       const { receiver, worker, sender } = await setup(ctx, [{ status: 410 }], { max_delivery_attempts: 5 });
       const i = await send(ctx, sender, worker.address);
       const failure = await failureOf(ctx, i.intent_id, 1);
-      equal({ e: failure.details.error, c: failure.details.status_code, n: failure.details.next_attempt_at }, { e: 'http_status', c: 410, n: null }, 'the 410 attempt');
-      const end = await ctx.waitForTerminal(i.intent_id, sender.key, 5000);
-      equal({ s: end.intent.status, c: end.intent.error?.code }, { s: 'FAILED', c: 'delivery_failed' }, 'the intent after a 410');
-      equal(types(await events(ctx, i.intent_id, sender.key)).at(-1), 'intent.delivery_failed', 'the last event');
-      const dl = ok(await ctx.request({ method: 'GET', path: '/v1/dead-letters', key: ctx.adminKey, query: { agent: worker.address } }), 'dead letters');
-      equal(dl.dead_letters.map((d: Wire) => [d.intent_id, d.binding, d.attempts, d.last_status_code]), [[i.intent_id, 'http', 1, 410]], 'dead-letter entries');
+      // No retry first (HTTP-023): a retried 410 fails as that, whatever the failure is called.
+      equal(failure.details?.next_attempt_at, null, 'next_attempt_at of the 410 attempt (a 410 is not retried)');
       await passTime(ctx, 60_000);
+      const end = await ctx.waitForTerminal(i.intent_id, sender.key, 5000);
+      // A second push would come within the backoff; this long poll gives it that time.
       await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: sender.key, query: { wait_seconds: 1 } });
       equal(receiver.hits.length, 1, 'pushes after a 410');
+      equal({ s: end.intent.status, c: end.intent.error?.code }, { s: 'FAILED', c: 'delivery_failed' }, 'the intent after a 410');
+      equal(types(await events(ctx, i.intent_id, sender.key)).at(-1), 'intent.delivery_failed', 'the last event');
+      equal({ e: failure.details.error, c: failure.details.status_code }, { e: 'http_status', c: 410 }, 'the 410 attempt');
+      const dl = ok(await ctx.request({ method: 'GET', path: '/v1/dead-letters', key: ctx.adminKey, query: { agent: worker.address } }), 'dead letters');
+      equal(dl.dead_letters.map((d: Wire) => [d.intent_id, d.binding, d.attempts, d.last_status_code]), [[i.intent_id, 'http', 1, 410]], 'dead-letter entries');
     },
   },
   {
@@ -207,14 +217,14 @@ export const httpCases = group('HTTP', [
       receiver.setScript([{ status: 302, headers: { location: `${receiver.url.replace(/\/$/, '')}/moved` } }, { status: 404 }, { status: 200 }]);
       const i = await send(ctx, sender, worker.address);
       const f1 = await failureOf(ctx, i.intent_id, 1);
-      equal({ e: f1.details.error, c: f1.details.status_code }, { e: 'http_status', c: 302 }, 'the redirected attempt');
       const second = await nextHit(ctx, receiver, f1, 2);
       equal(second.path, receiver.hits[0].path, 'the retry goes to the registered url, not the redirect target');
       const f2 = await failureOf(ctx, i.intent_id, 2);
-      equal({ e: f2.details.error, c: f2.details.status_code }, { e: 'http_status', c: 404 }, 'the 404 attempt');
       check(typeof f2.details.next_attempt_at === 'string', 'a 404 must be retried', 'next_attempt_at', f2.details.next_attempt_at);
       await nextHit(ctx, receiver, f2, 3);
       check(!receiver.hits.some((h) => h.path.includes('/moved')), 'the server followed the redirect', 'no hit on /moved', receiver.hits.map((h) => h.path));
+      equal({ e: f1.details.error, c: f1.details.status_code }, { e: 'http_status', c: 302 }, 'the redirected attempt');
+      equal({ e: f2.details.error, c: f2.details.status_code }, { e: 'http_status', c: 404 }, 'the 404 attempt');
     },
   },
   {
@@ -248,9 +258,10 @@ export const httpCases = group('HTTP', [
       const { receiver, worker, sender } = await setup(ctx, [{ hang: true, times: 1 }, { status: 200 }], { max_concurrency: 1, timeout_ms: timeout });
       await send(ctx, sender, worker.address);
       await send(ctx, sender, worker.address);
-      const hits = await receiver.waitForHits(2, timeout + 5000);
-      const gap = hits[1].atMs - hits[0].atMs;
-      check(gap >= timeout * 0.9 - 20, 'a second push started while the first was still in flight', `>= ${timeout} ms`, gap);
+      const hits = await receiver.waitForHits(2, scaled(ctx, timeout + 5000));
+      // Judged on the order of events, not on a gap of clock readings: a busy event loop in the kit
+      // would shrink the measured gap, but cannot reorder the hung push's close before the next one.
+      check(hits[1].hungOpen === 0, 'a second push started while the first (hanging) one was still in flight', 'the first push ended first', `${String(hits[1].hungOpen)} push(es) still open when the second arrived`);
     },
   },
   {
@@ -269,7 +280,7 @@ export const httpCases = group('HTTP', [
       await send(ctx, slow.sender, fast.address);
       await fastReceiver.waitForHits(1, 5000);
       const took = performance.now() - started;
-      check(took < 1500, 'the push to a healthy agent waited for a hanging one', '< 1500 ms', Math.round(took));
+      check(took < scaled(ctx, 1500), 'the push to a healthy agent waited for a hanging one', `< ${scaled(ctx, 1500)} ms`, Math.round(took));
     },
   },
   {
@@ -336,7 +347,7 @@ export const httpCases = group('HTTP', [
     requirements: ['HTTP-006', 'LC-013', 'RES-009'],
     ...httpCap,
     async run(ctx) {
-      if (limits(ctx).allow_private_callbacks === false) throw new NotApplicable('this case pushes to a kit server on loopback, which the target refuses');
+      if (limits(ctx).allow_private_callbacks === false) throw new NotApplicable(`this case pushes to a kit server on loopback, which the target refuses (SEC-020); to run it, ${PRIVATE_CALLBACKS_HINT}`);
       // A receiver that holds its answer until the case has resumed the intent (the kit's scripted
       // receiver answers at once or never).
       let release: () => void = () => undefined;
@@ -368,6 +379,36 @@ export const httpCases = group('HTTP', [
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
+    },
+  },
+  {
+    id: 'HTTP-201',
+    title: 'a retry sent after protocol time moved on carries its own send time in webhook-timestamp',
+    level: 'MUST',
+    requirements: ['HTTP-003'],
+    ...needs('binding.http', 'binding.poll', 'ext.test-clock'),
+    async run(ctx) {
+      // Ten minutes on the test clock first: from here on the server's clock and the wall clock
+      // differ by at least that, so a timestamp taken at any earlier moment (the intent's creation,
+      // the first attempt) matches neither clock at the retry.
+      await passTime(ctx, TEN_MINUTES_MS);
+      const receiver = await httpReceiver(ctx, [{ status: 500 }, { status: 200 }]);
+      const worker = await agent(ctx, 'worker', 'http', { initial_delay_ms: RETRY_DELAY_MS, max_delay_ms: RETRY_DELAY_MS, max_delivery_attempts: 3 }, receiver);
+      const sender = await agent(ctx, 'sender', 'poll');
+      const i = await send(ctx, sender, worker.address);
+      await receiver.waitForHits(1, 5000);
+      const failure: Wire = await eventuallyEvent(ctx, i.intent_id, ctx.adminKey, 'intent.delivery_attempt for attempt 1', (e) => e.event_type === 'intent.delivery_attempt' && e.details?.attempt === 1, 4000);
+      check(failure.details?.next_attempt_at, 'the failed attempt must announce next_attempt_at', 'a timestamp', failure.details?.next_attempt_at);
+      await passTime(ctx, gapMs(failure.at, failure.details.next_attempt_at) + 1);
+      const retry = (await receiver.waitForHits(2, 4000))[1];
+      const delivered: Wire = await eventuallyEvent(ctx, i.intent_id, ctx.adminKey, 'intent.delivered', (e) => e.event_type === 'intent.delivered');
+      const ts = Number(retry.headers['webhook-timestamp']);
+      check(/^\d+$/.test(retry.headers['webhook-timestamp'] ?? ''), 'the retry\'s webhook-timestamp must be unix seconds', 'digits', retry.headers['webhook-timestamp']);
+      const serverSec = Date.parse(delivered.at) / 1000;
+      const wallSec = Date.now() / 1000;
+      check(Math.abs(ts - serverSec) <= 5 || Math.abs(ts - wallSec) <= 5, 'webhook-timestamp of the retry must be its own send time (HTTP-003), on the server\'s clock or the wall clock', { server: Math.round(serverSec), wall: Math.round(wallSec) }, ts);
+      const verified = verifyStandardWebhook(worker.secret as string, retry.headers, retry.body, { now: ts * 1000 });
+      check(verified.ok, 'the retry\'s webhook-signature must verify with its own timestamp', 'verified', verified);
     },
   },
 ]);

@@ -20,7 +20,6 @@ import { sseCases } from './sse.js';
 import { streamCases } from './stream.js';
 import { testClockCases } from './test-clock.js';
 import { propertyCases } from '../properties/index.js';
-import { faultGapCases } from './fault-gaps.js';
 
 export const allCases: ConformanceCase[] = [
   ...agentCases, // 02
@@ -43,5 +42,4 @@ export const allCases: ConformanceCase[] = [
   ...discoveryCases, // 15
   ...testClockCases, // 16
   ...propertyCases, // property-based and model-based layer (PROP-*)
-  ...faultGapCases, // issue 7: cases the fault modes showed missing (SEC-2NN, HTTP-2NN)
 ];

@@ -68,8 +68,8 @@ export const resultCases = group('RES', [
         ['bad waiting_reason', { action: 'wait', waiting_reason: 'WAITING_FOR_GODOT' }],
       ];
       for (const [what, body] of bad) validationError(await resume(ctx, id, p.worker.key, body), /.*/, what);
-      const after = await getIntent(ctx, id, p.sender.key);
-      equal({ s: after.status, q: after.last_seq }, { s: 'SUBMITTED', q: 2 }, 'the intent after refused resumes');
+      equal((await getIntent(ctx, id, p.sender.key)).status, 'SUBMITTED', 'status after refused resumes');
+      equal((await events(ctx, id, p.sender.key)).length, 2, 'events after refused resumes');
     },
   },
   {
@@ -155,7 +155,7 @@ export const resultCases = group('RES', [
         ['an unknown status', { status: 'DONE' }],
         ['no status', { result: {} }],
       ] as [string, unknown][]) validationError(await resolve(ctx, id, p.worker.key, body), /.*/, `resolve with ${what}`);
-      equal((await getIntent(ctx, id, p.sender.key)).last_seq, 2, 'events after refused resolves');
+      equal((await events(ctx, id, p.sender.key)).length, 2, 'events after refused resolves');
     },
   },
   {

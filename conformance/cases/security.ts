@@ -1,9 +1,12 @@
 // Chapter 14: keys, scopes and callback URL rules.
-import { NotApplicable } from '../case.js';
-import { agent, bogusKey, check, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
+import { NotApplicable, type CaseContext, type RegisteredAgent } from '../case.js';
+import { agent, bogusKey, check, containsToken, hasCapability, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
 import { polledIntent, sentIntent } from './flows.js';
+import { routes } from '../../schemas/routes.js';
 
 const pollCap = needs('binding.poll');
+
+const getAgentAs = (ctx: CaseContext, who: RegisteredAgent, key: string) => ctx.request({ method: 'GET', path: `/v1/agents/${who.path}`, key });
 
 export const securityCases = group('SEC', [
   {
@@ -72,7 +75,7 @@ export const securityCases = group('SEC', [
     requirements: ['SEC-004', 'INT-022', 'EVT-007', 'SSE-012', 'RES-012', 'RES-021', 'DLV-016'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, stranger, i } = await polledIntent(ctx, { stranger: true });
+      const { sender, worker, stranger, i } = await polledIntent(ctx, { stranger: true, longLease: true });
       const id = i.intent_id;
       problem(await ctx.request({ method: 'GET', path: `/v1/intents/${id}`, key: stranger.key }), 404, 'intent_not_found', 'GET');
       problem(await ctx.request({ method: 'GET', path: `/v1/intents/${id}`, key: stranger.key, query: { wait_seconds: 1 } }), 404, 'intent_not_found', 'waiting GET');
@@ -108,14 +111,14 @@ export const securityCases = group('SEC', [
     requirements: ['SEC-009', 'AGT-011'],
     ...pollCap,
     async run(ctx) {
-      const { sender, worker, i } = await sentIntent(ctx);
+      const { sender, worker, i } = await sentIntent(ctx, { longLease: true });
       const texts = [
         JSON.stringify(await pollFor(ctx, worker, i.intent_id)),
         (await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events`, key: sender.key })).text,
         (await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: ctx.adminKey })).text,
         (await ctx.request({ method: 'GET', path: '/v1/intents', key: ctx.adminKey, query: { limit: 5 } })).text,
       ];
-      for (const t of texts) for (const k of [sender.key, worker.key, ctx.adminKey ?? '\u0000']) check(!t.includes(k), 'an answer reveals an API key', 'no key', t.slice(0, 200));
+      for (const t of texts) for (const k of [sender.key, worker.key, ctx.adminKey ?? '']) check(!containsToken(t, k), 'an answer reveals an API key', 'no key', t.slice(0, 200));
     },
   },
   {
@@ -125,7 +128,7 @@ export const securityCases = group('SEC', [
     requirements: ['SEC-020', 'HTTP-032'],
     ...needs('binding.http'),
     async run(ctx) {
-      if (limits(ctx).allow_private_callbacks !== false) throw new NotApplicable('the target allows private callbacks (limits.allow_private_callbacks is not false)');
+      if (limits(ctx).allow_private_callbacks !== false) throw new NotApplicable('the target allows private callbacks (limits.allow_private_callbacks is not false); to run it, start the target without them (reference server: without --allow-private-callbacks)');
       for (const url of ['http://127.0.0.1:8080/hook', 'http://10.1.2.3/hook', 'http://192.168.0.10/hook', 'http://172.16.5.5/hook', 'http://169.254.169.254/latest', 'http://[::1]/hook', 'http://[::ffff:127.0.0.1]/hook', 'http://0.0.0.0/hook', 'http://100.64.0.1/hook', 'http://[fd00::1]/hook']) {
         const path = `${ctx.unique('sec')}/hook`;
         problem(await ctx.request({ method: 'PUT', path: `/v1/agents/${path}`, key: ctx.adminKey, json: { delivery: { binding: 'http', url } } }), 422, 'callback_url_refused', `url ${url}`);
@@ -142,6 +145,44 @@ export const securityCases = group('SEC', [
     async run(ctx) {
       for (const url of ['ftp://198.51.100.7/hook', 'file:///etc/passwd', 'https://user:pass@198.51.100.7/hook', 'javascript:alert(1)']) {
         validationError(await ctx.request({ method: 'PUT', path: `/v1/agents/${ctx.unique('sec')}/hook`, key: ctx.adminKey, json: { delivery: { binding: 'http', url } } }), /^\/delivery(\/url)?$/, `url ${url}`);
+      }
+    },
+  },
+  {
+    id: 'SEC-201',
+    title: 'a key that was in use is refused right after rotate_key (no cached old key)',
+    level: 'MUST',
+    requirements: ['SEC-006', 'AGT-002'],
+    ...needs('binding.poll'),
+    async run(ctx) {
+      const worker = await agent(ctx, 'worker', 'poll');
+      // Use the key first, so a server that caches keys has this one cached.
+      for (let n = 1; n <= 2; n++) ok(await getAgentAs(ctx, worker, worker.key), `GET the agent with its key (use ${n})`);
+      const rotated = ok(await ctx.request({ method: 'PUT', path: `/v1/agents/${worker.path}`, key: ctx.adminKey, json: { delivery: worker.delivery, rotate_key: true } }), 'rotate_key');
+      check(typeof rotated.api_key === 'string' && rotated.api_key !== worker.key, 'rotate_key must return a new api_key', 'a new key', rotated.api_key);
+      problem(await getAgentAs(ctx, worker, worker.key), 401, 'unauthorized', 'the previous key, used before the rotation, right after it');
+      problem(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key }), 401, 'unauthorized', 'a poll with the previous key');
+      ok(await getAgentAs(ctx, worker, rotated.api_key), 'the new key');
+    },
+  },
+  {
+    id: 'SEC-009',
+    title: 'every route but the public three answers 401 unauthorized with WWW-Authenticate to no key and to an unknown key',
+    level: 'MUST',
+    requirements: ['SEC-002'],
+    ...pollCap,
+    async run(ctx) {
+      const { worker, i } = await ctx.setup('an intent to address the routes with', () => sentIntent(ctx, { longLease: true }));
+      for (const route of routes) {
+        // The test clock's route answers 404 extension_disabled where it is off (CLK-001).
+        if (route.auth === 'none' || (route.path.startsWith('/v1/_test') && !hasCapability(ctx, 'ext.test-clock'))) continue;
+        const path = route.path.replace('{address}', worker.path).replace('{intent_id}', i.intent_id).replace('{thread_id}', crypto.randomUUID());
+        const json = route.body && route.method !== 'GET' ? {} : undefined;
+        for (const [who, key] of [['no key', undefined], ['an unknown key', bogusKey(ctx)]] as const) {
+          const res = await ctx.request({ method: route.method, path, key, json, query: typeof route.response === 'object' ? { wait_seconds: 0 } : undefined });
+          problem(res, 401, 'unauthorized', `${route.method} ${route.path} with ${who}`);
+          check(/^bearer/i.test(res.headers['www-authenticate'] ?? ''), `${route.method} ${route.path} with ${who}: a 401 must carry WWW-Authenticate: Bearer`, 'Bearer', res.headers['www-authenticate']);
+        }
       }
     },
   },

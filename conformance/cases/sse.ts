@@ -1,6 +1,6 @@
 // Chapter 5, observe and wait: the SSE event stream of one intent and the long-polling GET.
 import type { CaseContext, SseFrameSeen, SseOpen, SseResult } from '../case.js';
-import { agent, check, equal, getIntent, group, limits, needs, ok, problem, resolve, resume, send, validationError, writeOk, type Wire } from './support.js';
+import { agent, check, equal, getIntent, group, limits, needs, ok, problem, resolve, resume, send, validationError, writeOk, started, type Wire, scaled } from './support.js';
 import { pair, type Pair } from './flows.js';
 
 const pollCap = needs('binding.poll');
@@ -95,7 +95,7 @@ export const sseCases = group('SSE', [
       const { result, started, ended } = await liveCompletion(ctx);
       const frames = checkFrames(result, 3, 'live observe');
       equal(frames.map((f) => f.json.event_type), ['intent.created', 'intent.submitted', 'intent.completed'], 'event frames');
-      check(ended - started < 8000, 'the response must end after the terminal event, not after wait_seconds', '< 8 s', Math.round(ended - started));
+      check(ended - started < scaled(ctx, 8000), 'the response must end after the terminal event, not after wait_seconds', `< ${scaled(ctx, 8000)} ms`, Math.round(ended - started));
     },
   },
   {
@@ -108,7 +108,7 @@ export const sseCases = group('SSE', [
       const { result, triggeredAt } = await liveCompletion(ctx);
       const completed = result.frames.find((f) => f.event === 'intent.completed');
       check(completed, 'no intent.completed frame', 'frame', result.frames.map((f) => f.event));
-      check(completed.atMs - triggeredAt <= 1000, 'the event took more than 1 s to reach the observer', '<= 1000 ms', completed.atMs - triggeredAt);
+      check(completed.atMs - triggeredAt <= scaled(ctx, 1000), 'the event took too long to reach the observer', `<= ${scaled(ctx, 1000)} ms`, completed.atMs - triggeredAt);
     },
   },
   {
@@ -124,7 +124,7 @@ export const sseCases = group('SSE', [
       const result = await observe(ctx, i.intent_id, p.sender.key, { key: p.sender.key, query: { wait_seconds: 0 }, timeoutMs: 3000 });
       const took = performance.now() - started;
       equal(checkFrames(result, 2, 'wait_seconds=0').map((f) => f.id), ['1', '2'], 'backlog frame ids');
-      check(took < 1000, 'wait_seconds=0 must end at once', '< 1000 ms', Math.round(took));
+      check(took < scaled(ctx, 1000), 'wait_seconds=0 must end at once', `< ${scaled(ctx, 1000)} ms`, Math.round(took));
     },
   },
   {
@@ -140,7 +140,7 @@ export const sseCases = group('SSE', [
       const result = await observe(ctx, i.intent_id, p.sender.key, { key: p.sender.key, query: { since: 2, wait_seconds: 1 }, timeoutMs: 4000 });
       const took = performance.now() - started;
       equal(checkFrames(result, 2, 'idle observe since=2').length, 0, 'event frames after the cursor');
-      check(took >= 900 && took <= 2500, 'an idle observe must stay open about wait_seconds=1', '900..2500 ms', Math.round(took));
+      check(took >= 900 && took <= scaled(ctx, 2500), 'an idle observe must stay open about wait_seconds=1', `900..${scaled(ctx, 2500)} ms`, Math.round(took));
       equal(result.frames.at(-1)?.json?.reason ?? 'wait_elapsed', 'wait_elapsed', 'final frame reason');
     },
   },
@@ -233,13 +233,13 @@ export const sseCases = group('SSE', [
     async run(ctx) {
       const p = await pair(ctx);
       const i = await send(ctx, p.sender, p.worker.address);
-      const waiting = ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } });
+      const waiting = started(ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } }));
       await getIntent(ctx, i.intent_id, p.worker.key);
       ok(await resolve(ctx, i.intent_id, p.worker.key, { status: 'COMPLETED' }), 'resolve');
       const res = await waiting;
       const body = ok(res, 'the waiting GET');
       equal(body.status, 'COMPLETED', 'status in the waiting GET\'s answer');
-      check(res.durationMs < 5000, 'the waiting GET must answer when the intent turns terminal, not after wait_seconds', '< 5000 ms', res.durationMs);
+      check(res.durationMs < scaled(ctx, 5000), 'the waiting GET must answer when the intent turns terminal, not after wait_seconds', `< ${scaled(ctx, 5000)} ms`, res.durationMs);
     },
   },
   {
@@ -252,12 +252,12 @@ export const sseCases = group('SSE', [
       const p = await pair(ctx);
       const i = await send(ctx, p.sender, p.worker.address);
       const now = await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key });
-      check(ok(now, 'GET').status === 'SUBMITTED' && now.durationMs < 1000, 'GET without wait_seconds must answer at once', '< 1000 ms', now.durationMs);
+      check(ok(now, 'GET').status === 'SUBMITTED' && now.durationMs < scaled(ctx, 1000), 'GET without wait_seconds must answer at once', `< ${scaled(ctx, 1000)} ms`, now.durationMs);
       const zero = await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 0 } });
-      check(ok(zero, 'GET wait_seconds=0') && zero.durationMs < 1000, 'wait_seconds=0 must answer at once', '< 1000 ms', zero.durationMs);
+      check(ok(zero, 'GET wait_seconds=0') && zero.durationMs < scaled(ctx, 1000), 'wait_seconds=0 must answer at once', `< ${scaled(ctx, 1000)} ms`, zero.durationMs);
       const one = await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 1 } });
       equal(ok(one, 'GET wait_seconds=1').status, 'SUBMITTED', 'state after the wait');
-      check(one.durationMs >= 900 && one.durationMs < 3000, 'GET wait_seconds=1 on a live intent must wait about 1 s', '900..3000 ms', one.durationMs);
+      check(one.durationMs >= 900 && one.durationMs < scaled(ctx, 3000), 'GET wait_seconds=1 on a live intent must wait about 1 s', `900..${scaled(ctx, 3000)} ms`, one.durationMs);
       validationError(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 61 } }), /wait_seconds/, 'GET wait_seconds=61', 'query');
     },
   },
@@ -271,13 +271,13 @@ export const sseCases = group('SSE', [
       const p = await pair(ctx);
       const i = await send(ctx, p.sender, p.worker.address);
       let resolvedAt = 0;
-      const waiting = ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } }).then((r) => ({ r, at: performance.now() }));
+      const waiting = started(ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } }).then((r) => ({ r, at: performance.now() })));
       await getIntent(ctx, i.intent_id, p.worker.key);
       ok(await resume(ctx, i.intent_id, p.worker.key, { action: 'fail', error: { code: 'x' } }), 'resume fail');
       resolvedAt = performance.now();
       const { r, at } = await waiting;
       equal(ok(r, 'waiting GET').status, 'FAILED', 'status');
-      check(at - resolvedAt <= 1000, 'the waiting GET answered more than 1 s after the terminal write', '<= 1000 ms', Math.round(at - resolvedAt));
+      check(at - resolvedAt <= scaled(ctx, 1000), 'the waiting GET answered too long after the terminal write', `<= ${scaled(ctx, 1000)} ms`, Math.round(at - resolvedAt));
     },
   },
   {

@@ -1,6 +1,6 @@
 // Chapter 7: the stream binding (SSE of deliveries, re-send on reconnect, one stream per delivery).
 import type { CaseContext, RegisteredAgent, SseFrameSeen, SseOpen, SseResult } from '../case.js';
-import { agent, check, equal, events, fit, getIntent, group, needs, ok, resolve, send, types, write, type Wire } from './support.js';
+import { agent, check, equal, events, fit, getIntent, group, needs, ok, resolve, send, types, write, started, type Wire } from './support.js';
 import { pair, sentIntent } from './flows.js';
 
 const streamCap = needs('binding.stream', 'binding.poll');
@@ -174,7 +174,7 @@ export const streamCases = group('STR', [
     ...streamCap,
     async run(ctx) {
       const { sender, worker } = await pair(ctx, { worker: streamAgent });
-      const both = Promise.all([stream(ctx, worker, { query: { wait_seconds: 1 } }), stream(ctx, worker, { query: { wait_seconds: 1 } })]);
+      const both = started(Promise.all([stream(ctx, worker, { query: { wait_seconds: 1 } }), stream(ctx, worker, { query: { wait_seconds: 1 } })]));
       const i = await send(ctx, sender, worker.address);
       const [x, y] = await both;
       const count = [...deliveries(x), ...deliveries(y)].filter((f) => f.json.intent_id === i.intent_id).length;

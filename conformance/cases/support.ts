@@ -1,6 +1,7 @@
 // Shared helpers for the cases: assertions that fail with evidence, short delivery policies fitted
 // into the target's advertised limits, the common wire round trips, and protocol time (the test
 // clock when advertised, otherwise real time bounded on both sides). Cases never sleep bare.
+import problemSchema from '../../schemas/problem.schema.json' with { type: 'json' };
 import { CaseFailure, NotApplicable, type Binding, type CaseContext, type ConformanceCase, type HttpResponse, type Receiver, type RegisteredAgent } from '../case.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- wire objects are checked against schemas/ by the client */
@@ -59,9 +60,16 @@ export function ok(res: HttpResponse, what: string): Wire {
   return res.body;
 }
 
-/** An error answer with this status and code (the client already checked the problem format). */
+const SPEC_CODES: readonly string[] = (problemSchema as { properties: { code: { enum: string[] } } }).properties.code.enum;
+
+/**
+ * An error answer with this status and code. A code outside the spec's list (a misspelt or renamed
+ * code) with the right status is not this case's failure: the response-conformance case reports it
+ * once (ERR-001, the problem schema's code list), so it does not fail every case that reads it.
+ */
 export function problem(res: HttpResponse, status: number, code: string, what: string): Wire {
-  if (res.status !== status || res.body?.code !== code) {
+  const unknownCode = res.status === status && typeof res.body?.code === 'string' && !SPEC_CODES.includes(res.body.code);
+  if (res.status !== status || (res.body?.code !== code && !unknownCode)) {
     fail(`${what}: expected ${status} ${code}, got ${res.status} ${res.body?.code ?? ''}`.trim(), { status, code }, { status: res.status, body: res.body ?? res.text.slice(0, 300) });
   }
   equal(res.body.status, status, `${what}: problem "status" field`);
@@ -76,6 +84,21 @@ export function validationError(res: HttpResponse, pointer: string | RegExp, wha
   const hit = errors.find((e) => (typeof pointer === 'string' ? e.pointer === pointer : pointer.test(String(e.pointer))) && e.location === location);
   check(hit, `${what}: no errors entry points at ${String(pointer)} (location ${location})`, { pointer: String(pointer), location }, errors);
   return body;
+}
+
+/**
+ * A request started now and awaited later: a rejection before the case awaits it (the case failed
+ * on something else first, and its end aborted the request) must not become an unhandled
+ * rejection that ends the whole run. Awaiting the returned promise still throws.
+ */
+export function started<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** An upper bound in ms of real time, scaled by --timeout-scale: how long a loaded machine may take. */
+export function scaled(ctx: CaseContext, ms: number): number {
+  return Math.round(ms * ctx.timeoutScale);
 }
 
 // ---------------------------------------------------------------- capabilities and policies
@@ -124,15 +147,49 @@ export async function agent(ctx: CaseContext, role: string, binding: Binding, ov
   return ctx.agent({ role, delivery: fastPolicy(ctx, binding, overrides) }, receiver);
 }
 
+/** True when a host name or literal lies in a range a strict SSRF guard refuses (SEC-020). */
+function privateHost(host: string): boolean {
+  return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|0\.|\[?::1\]?$|\[?f[cd]|\[?fe80|localhost$)/i.test(host);
+}
+
+/** The setting that lets the kit push to its own receiver, for not-applicable reasons. */
+export const PRIVATE_CALLBACKS_HINT =
+  'start the target with private callbacks allowed (limits.allow_private_callbacks true; reference server: --allow-private-callbacks) or give the kit a --receiver-host the target may reach';
+
 /** A receiver URL the target may push to: loopback is refused unless it allows private callbacks. */
 export async function httpReceiver(ctx: CaseContext, script: Parameters<CaseContext['receiver']>[0]): Promise<Receiver> {
   const receiver = await ctx.receiver(script);
-  const host = new URL(receiver.url).hostname;
-  const privateHost = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|\[?::1\]?$|localhost$)/.test(host);
-  if (privateHost && limits(ctx).allow_private_callbacks === false) {
-    throw new NotApplicable(`the target refuses private callback URLs and the kit's receiver is at ${receiver.url}; give --receiver-host a public address`);
+  if (privateHost(new URL(receiver.url).hostname) && limits(ctx).allow_private_callbacks === false) {
+    throw new NotApplicable(`the target refuses private callback URLs (SEC-020) and the kit's receiver is at ${receiver.url}; to run this case, ${PRIVATE_CALLBACKS_HINT}`);
   }
   return receiver;
+}
+
+/**
+ * A globally routable address literal for registrations that never deliver. A strict SSRF guard
+ * accepts it without DNS (a host name must resolve at registration, and a test machine may have no
+ * resolver), and documentation ranges (RFC 5737) are reserved, which a strict guard may refuse.
+ * No case sends an intent to an agent registered with it.
+ */
+export const PARKED_PUBLIC_URL = 'https://1.1.1.1/axp-conformance/never-called';
+
+/**
+ * A callback URL for an http agent that is registered but never pushed to: the kit's own receiver
+ * when the target may reach it (so nothing leaves the machine), else a public address literal.
+ */
+export async function parkedCallbackUrl(ctx: CaseContext): Promise<string> {
+  if (limits(ctx).allow_private_callbacks !== false) return (await ctx.receiver([{ status: 200 }])).url;
+  return PARKED_PUBLIC_URL;
+}
+
+/**
+ * A registration with a parked callback URL that the target refused as a callback (SEC-020 is
+ * tested by SEC cases): this case cannot establish its agent, so it does not apply here.
+ */
+export function callbackRefused(res: HttpResponse, url: string): void {
+  if (res.status === 422 && res.body?.code === 'callback_url_refused') {
+    throw new NotApplicable(`the target refuses the callback URL ${url} (422 callback_url_refused), so no http agent can be registered; to run this case, ${PRIVATE_CALLBACKS_HINT}`);
+  }
 }
 
 // ---------------------------------------------------------------- intents and events
@@ -163,12 +220,18 @@ export async function getIntent(ctx: CaseContext, id: string, key: string | unde
   return ok(res, `GET /v1/intents/${id}`).intent;
 }
 
-/** The intent's events after `since`, checked for ascending contiguous seq (EVT-002, EVT-005). */
+/**
+ * The intent's events after `since`. Their numbering (EVT-002) and the cursor (EVT-005) are the EVT
+ * cases' to judge (checkContiguous), not every case that reads a history.
+ */
 export async function events(ctx: CaseContext, id: string, key: string | undefined, since = 0): Promise<Wire[]> {
   const res = await ctx.request({ method: 'GET', path: `/v1/intents/${id}/events`, key, query: since ? { since } : undefined, expectSchema: 'event-list-response' });
-  const list: Wire[] = ok(res, `GET /v1/intents/${id}/events`).events;
+  return ok(res, `GET /v1/intents/${id}/events`).events;
+}
+
+/** EVT-002: seq runs since+1, since+2, ... with no gap or duplicate. */
+export function checkContiguous(list: Wire[], since = 0): void {
   list.forEach((e, i) => equal(e.seq, since + i + 1, `event #${i + 1} after since=${since}: seq (EVT-002)`));
-  return list;
 }
 
 export function types(list: Wire[]): string[] {
@@ -186,7 +249,6 @@ export async function writeOk(ctx: CaseContext, id: string, op: string, key: str
   equal(answer.event?.event_type, eventType, `${op}: event_type of the appended event`);
   equal(answer.intent?.status, status, `${op}: status after the write`);
   equal(answer.event?.status, status, `${op}: event status (the status after the event)`);
-  equal(answer.intent?.last_seq, answer.event?.seq, `${op}: intent.last_seq equals the appended event's seq (INT-017)`);
   return answer;
 }
 
@@ -238,6 +300,16 @@ export function gapMs(from: string, to: string): number {
 /** Status of an intent to look at in a probe. */
 export async function statusOf(ctx: CaseContext, id: string, key: string | undefined): Promise<string> {
   return (await getIntent(ctx, id, key)).status;
+}
+
+/**
+ * True when `token` (a key or secret) appears in `text` as a whole token, not inside a longer word:
+ * a one-letter admin key is not "found" in "unknown API key", but is in `"key":"k"`.
+ */
+export function containsToken(text: string, token: string): boolean {
+  if (!token) return false;
+  const escaped = token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![A-Za-z0-9_+/=-])${escaped}(?![A-Za-z0-9_+/=-])`).test(text);
 }
 
 /** A key the target has never issued. */

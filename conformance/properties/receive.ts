@@ -46,7 +46,10 @@ async function stream(w: World, since: number, cut: boolean): Promise<{ deliveri
 export async function receive(w: World, via: 'poll' | 'stream', options: ReceiveOptions = {}): Promise<void> {
   const window = w.time.window();
   const { initialDelayMs } = w.options.policy;
-  const before = new Map<ModelIntent, Deliverability>(w.intents.map((mi) => [mi, deliverability(mi.events, mi.maxAttempts, w.leases, window, 0.8 * initialDelayMs)]));
+  const minRetryDelayMs = 0.8 * initialDelayMs;
+  const history = new Map(w.intents.map((mi) => [mi, mi.events.slice()]));
+  // What must be delivered is judged on the clock when the request left: it was due already.
+  const before = new Map<ModelIntent, Deliverability>(w.intents.map((mi) => [mi, deliverability(mi.events, mi.maxAttempts, w.leases, window, minRetryDelayMs)]));
   const eventsBefore = new Map(w.intents.map((mi) => [mi, mi.events.length]));
   const cursorBefore = w.cursor;
 
@@ -62,6 +65,11 @@ export async function receive(w: World, via: 'poll' | 'stream', options: Receive
       got = [...got, ...second.deliveries];
     }
   }
+  // What may be delivered is judged on the clock when the answer arrived: the server may issue a
+  // delivery at any moment while the request is open, so a lease that expires during a long poll
+  // (or a slow answer) makes the retry legitimate (DLV-025, POLL-002).
+  const answered = w.time.window();
+  const allowed = new Map<ModelIntent, Deliverability>([...history].map(([mi, events]) => [mi, deliverability(events, mi.maxAttempts, w.leases, { low: window.low, high: answered.high }, minRetryDelayMs)]));
   await w.syncAll();
 
   const issued: WireDelivery[] = [];
@@ -82,7 +90,9 @@ export async function receive(w: World, via: 'poll' | 'stream', options: Receive
       for (const f of ['seq', 'attempt', 'lease_expires_at'] as const) {
         if (d[f] !== known[f]) w.fail(`a re-sent delivery must be unchanged: ${f} ${String(d[f])}, first sent with ${String(known[f])} (STR-004)`, known[f], d[f]);
       }
-      const view = viewOf(mi.events);
+      // Open when the request left is enough: its lease may run out while the stream is read,
+      // and the failure recorded since then does not make the re-send wrong.
+      const view = viewOf(history.get(mi) ?? mi.events);
       const current = view.attempts.at(-1);
       if (current?.deliveryId !== d.delivery_id || current.closed) w.fail(`delivery ${d.delivery_id} was re-sent though it is no longer open (STR-004, LC-015)`, 'not re-sent', { status: view.status, current });
       continue;
@@ -114,8 +124,7 @@ export async function receive(w: World, via: 'poll' | 'stream', options: Receive
   let expectSeq = cursorBefore + 1;
   for (const d of issued) {
     const mi = w.find(d.intent_id)!;
-    const allowed = before.get(mi);
-    if (allowed === 'must-not') w.fail(`intent ${mi.id} was delivered (attempt ${d.attempt}) when it must not be: ${describe(mi)} (DLV-025, DLV-030, LC-015)`, 'no delivery', d);
+    if (allowed.get(mi) === 'must-not') w.fail(`intent ${mi.id} was delivered (attempt ${d.attempt}) when it must not be: ${describe(mi)} (DLV-025, DLV-030, LC-015)`, 'no delivery', d);
     const attempts = viewOf(mi.events).attempts;
     const mine = attempts.find((a) => a.deliveryId === d.delivery_id);
     const previous = attempts[attempts.indexOf(mine!) - 1];

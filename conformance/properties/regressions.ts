@@ -1,6 +1,6 @@
-// Fixed regression cases (PROP-1NN): shrunk counterexamples the property layer found in the
-// reference server while it was being written, replayed as fixed sequences with the same model
-// and checks, so they run the same way on every target.
+// Fixed regression cases (PROP-1NN): shrunk counterexamples the property layer found (in a server
+// or in the kit's own model), replayed as fixed sequences with the same model and checks, so they
+// run the same way on every target.
 import { CaseFailure, type CaseContext, type ConformanceCase } from '../case.js';
 import { send } from './concurrency.js';
 import { RunLog } from './harness.js';
@@ -11,10 +11,10 @@ import { advanceClock } from './timers.js';
 import type { World } from './world.js';
 
 /** Runs a fixed sequence; a failure carries the sequence's transcript like a property failure. */
-async function sequence(ctx: CaseContext, steps: (w: World) => Promise<void>): Promise<void> {
+async function sequence(ctx: CaseContext, steps: (w: World) => Promise<void>, policy = policyFor(ctx, 2)): Promise<void> {
   const log = new RunLog();
   try {
-    await steps(await newWorld(ctx, log, policyFor(ctx, 2)));
+    await steps(await newWorld(ctx, log, policy));
   } catch (err) {
     if (!(err instanceof CaseFailure)) throw err;
     throw new CaseFailure(err.message, err.expected, { cause: err.actual, transcript: log.lines });
@@ -78,5 +78,27 @@ export const regressionCases: ConformanceCase[] = [
       }
       await w.expectSentIntents('after the refused create');
     }),
+  },
+  {
+    group: 'PROP',
+    level: 'MUST',
+    needsCapabilities: ['binding.stream'],
+    needsAdmin: true,
+    timeoutMs: 30_000,
+    id: 'PROP-104',
+    title: 'regression: a lease that expires while a long poll is open makes the retry in that poll legitimate (not a delivery that must not be)',
+    requirements: ['DLV-025', 'POLL-002', 'POLL-004'],
+    // The model once judged what a long poll may hand out on the clock when the poll was sent:
+    // in real time the 1 s lease ran out during a 3 s poll, and the correct retry failed PROP-003.
+    run: (ctx) => sequence(ctx, async (w) => {
+      const mi = await send(w, { intent_type: 'kit.regression.longpoll.v1', to_agent: w.worker.address, payload: {} });
+      await receive(w, 'poll');
+      const first = viewOf(mi.events).attempts.at(-1);
+      if (!first?.deliveryId) return w.fail('the first poll did not deliver the intent (DLV-006)', 'a delivery', mi.events.map((e) => e.event_type));
+      const { leaseSeconds, maxDelayMs } = w.options.policy;
+      // Real time: the lease and the backoff run out inside this one long poll. A test clock that
+      // stands still: the poll ends empty after its wait; the model accepts either.
+      await receive(w, 'poll', { waitSeconds: Math.min(60, Math.ceil(leaseSeconds + (maxDelayMs * 1.2) / 1000) + 1) });
+    }, policyFor(ctx, 2, true)),
   },
 ];

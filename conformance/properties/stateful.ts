@@ -27,9 +27,10 @@ export function hasTestClock(ctx: CaseContext): boolean {
  * A delivery policy inside the target's limits: long leases on the test clock (nothing expires
  * unless the kit advances it), the shortest sensible real-time ones otherwise.
  */
-export function policyFor(ctx: CaseContext, maxAttempts = 2): Policy {
+/** The run's policy: short real-time timings, or long ones the test clock jumps over (realTime forces the short ones). */
+export function policyFor(ctx: CaseContext, maxAttempts = 2, realTime = false): Policy {
   const limits = (ctx.capabilities as { limits?: Record<string, Range> } | undefined)?.limits ?? {};
-  const clock = hasTestClock(ctx);
+  const clock = hasTestClock(ctx) && !realTime;
   return {
     leaseSeconds: within(clock ? 30 : 1, limits.lease_seconds),
     initialDelayMs: within(clock ? 1_000 : 200, limits.initial_delay_ms),

@@ -55,15 +55,21 @@ export async function drain(w: World): Promise<void> {
   const { leaseSeconds, maxDelayMs, maxAttempts } = w.options.policy;
   const unsettled = () => w.intents.filter((mi) => ['SUBMITTED', 'DELIVERED'].includes(w.status(mi)));
   const pending = new Set(unsettled());
-  const rounds = Math.max(maxAttempts, ...w.intents.map((m) => m.maxAttempts)) + 2;
-  for (let round = 0; round < rounds && unsettled().length > 0; round++) {
-    if (w.options.clock) {
+  const attempts = Math.max(maxAttempts, ...w.intents.map((m) => m.maxAttempts));
+  const rounds = attempts + 2;
+  if (w.options.clock) {
+    for (let round = 0; round < rounds && unsettled().length > 0; round++) {
       await receive(w, 'poll');
       if (unsettled().length === 0) break;
       await advanceClock(w, leaseSeconds * 1000 + maxDelayMs * 1.2 + 1_000);
-    } else {
-      await receive(w, 'poll', { waitSeconds: Math.min(60, Math.ceil(leaseSeconds + (maxDelayMs * 1.2) / 1000) + 1) });
     }
+  } else {
+    // Real time: a long poll answers as soon as any one delivery is ready, so rounds would run out
+    // on many intents; bound the drain by time instead: every attempt's lease and longest backoff,
+    // scaled like every other bound of the run.
+    const waitSeconds = Math.min(60, Math.ceil(leaseSeconds + (maxDelayMs * 1.2) / 1000) + 1);
+    const deadline = performance.now() + (attempts + 1) * waitSeconds * 1000 * w.ctx.timeoutScale;
+    while (unsettled().length > 0 && performance.now() < deadline) await receive(w, 'poll', { waitSeconds });
   }
   for (const mi of w.intents) {
     const view = viewOf(mi.events);
