@@ -8,7 +8,10 @@ export type FromServer =
 /** Event-loop delay and GC pauses in the server since the previous sample. */
 export interface Stalls { loop_p99_ms: number; loop_max_ms: number; gc_count: number; gc_total_ms: number; gc_max_ms: number }
 /** A server sample: memory after two full GCs, CPU, timers fired and store work counters so far. */
-export interface Memory { rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; timers: number; units: number; commits: number; stalls: Stalls }
+export interface Memory { rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; timers: number; units: number; commits: number; stalls: Stalls; pg?: PostgresCounts }
+
+/** The PostgreSQL store's own counters (round trips, statements, COMMITs, units, replayed batches). */
+export interface PostgresCounts { roundTrips: number; statements: number; commits: number; units: number; replays: number }
 
 export interface AgentKey { address: string; key: string }
 
@@ -19,6 +22,8 @@ export interface BoundConfig { role: 'bound'; url: string; body: string; connect
 export interface SenderConfig {
   role: 'sender';
   url: string;
+  /** Several server processes (a load balancer's view): each call goes to the next one. */
+  urls?: string[];
   key: string;
   agents: string[];
   body: string;
@@ -37,6 +42,8 @@ export interface SenderConfig {
 export interface AgentConfig {
   role: 'agent';
   url: string;
+  /** Several server processes: streams are spread over them, polls and resolves go round robin. */
+  urls?: string[];
   binding: 'stream' | 'poll';
   agents: AgentKey[];
   pollersPerAgent: number;

@@ -4,7 +4,7 @@
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type * as ReferenceServer from '../reference-server/index.js';
-import type { ToServer } from './protocol.js';
+import type { PostgresCounts, ToServer } from './protocol.js';
 
 const [mode, arg1, arg2] = process.argv.slice(2);
 
@@ -27,11 +27,12 @@ const url = await app.listen({ port: 0, host: '127.0.0.1' });
 // SQLite, group COMMITs, read back with every memory sample.
 const counts = { units: 0, commits: 0 };
 if (mode !== 'bare') {
-  const store = app.axp.store as unknown as { write: (fn: unknown) => Promise<unknown>; commit?: () => void };
+  const store = app.axp.store as unknown as { kind: string; write: (fn: unknown) => Promise<unknown>; commit?: () => void };
   const write = store.write.bind(store);
   store.write = (fn) => { counts.units += 1; return write(fn); };
+  // SQLite's group COMMITs (the PostgreSQL store counts its own, in stats).
   const commit = store.commit?.bind(store);
-  if (commit) store.commit = () => { counts.commits += 1; commit(); };
+  if (commit && store.kind === 'sqlite') store.commit = () => { counts.commits += 1; commit(); };
 }
 
 // Where a latency tail comes from: event-loop stalls and GC pauses since the previous sample.
@@ -62,7 +63,9 @@ function memory() {
   const cpu = process.cpuUsage();
   // Timers fired so far: background work (lease expiries, retries) that lands inside a window.
   const timers = mode === 'bare' ? 0 : app.axp.scheduler.firedTotal;
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, timers, ...counts, stalls: stalled };
+  // The PostgreSQL store counts its own round trips and statements.
+  const pg = mode === 'bare' ? undefined : (app.axp.store as { stats?: PostgresCounts }).stats;
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, timers, ...counts, stalls: stalled, ...(pg ? { pg: { ...pg } } : {}) };
 }
 
 process.on('message', (message: ToServer) => {

@@ -31,7 +31,13 @@ const fail = (error: unknown) => {
   result.firstError ??= error instanceof Error ? error.message : String(error);
 };
 
-const pool = (connections: number | null) => new Pool(new URL(config.url).origin, { connections, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
+const pool = (connections: number | null, url = config.url) => new Pool(new URL(url).origin, { connections, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
+/** One pool per server process, taken in turn (a round-robin load balancer); one process: its pool. */
+function spread(connections: number | null, urls: string[] | undefined): () => Pool {
+  const pools = (urls && urls.length > 0 ? urls : [config.url]).map((url) => pool(connections, url));
+  let turn = 0;
+  return () => pools[turn++ % pools.length];
+}
 
 async function post(p: Pool, path: string, key: string, body: string): Promise<string> {
   const res = await p.request({ method: 'POST', path, headers: { 'content-type': 'application/json', 'x-api-key': key }, body, signal });
@@ -64,7 +70,7 @@ function bound(c: BoundConfig): void {
 let credits = 0;
 let creditWaiters: (() => void)[] = [];
 function sender(c: SenderConfig): void {
-  const p = pool(c.connections);
+  const next = spread(c.connections, c.urls);
   const observers = pool(null);
   const template = JSON.parse(c.body) as Record<string, unknown>;
   const bodies = c.agents.map((to_agent) => JSON.stringify({ ...template, to_agent }));
@@ -83,7 +89,7 @@ function sender(c: SenderConfig): void {
   };
   const sendOne = async () => {
     const i = n++;
-    const text = await post(p, '/v1/intents', c.key, bodies[i % bodies.length]);
+    const text = await post(next(), '/v1/intents', c.key, bodies[i % bodies.length]);
     const acceptedAt = now();
     const id = (JSON.parse(text) as { intent_id: string }).intent_id;
     if (inWindow(acceptedAt)) result.count += 1;
@@ -117,8 +123,9 @@ let creditsArrived = () => {};
 
 // agent: receives deliveries (stream or poll) and resolves each COMPLETED.
 function agent(c: AgentConfig): void {
-  const p = pool(c.connections);
-  const streams = pool(null);
+  const next = spread(c.connections, c.urls);
+  const streamPools = (c.urls && c.urls.length > 0 ? c.urls : [c.url]).map((url) => pool(null, url));
+  let pollTurn = 0;
   const times: Record<string, number> = {};
   if (c.record) result.times = times;
   let pendingCredits = 0;
@@ -128,13 +135,15 @@ function agent(c: AgentConfig): void {
 
   const handle = (key: string, id: string, receivedAt: number) => {
     if (c.record) times[id] = receivedAt;
-    post(p, `/v1/intents/${id}/resolve`, key, resolveBody).then(() => {
+    post(next(), `/v1/intents/${id}/resolve`, key, resolveBody).then(() => {
       if (inWindow(now())) result.count += 1;
       pendingCredits += 1;
     }, fail);
   };
 
-  for (const a of c.agents) {
+  for (const [index, a] of c.agents.entries()) {
+    // Each agent's stream stays on one process; the agents are spread over the processes.
+    const streams = streamPools[index % streamPools.length];
     if (c.binding === 'stream') {
       void (async () => {
         let last: string | undefined;
@@ -153,7 +162,7 @@ function agent(c: AgentConfig): void {
       continue;
     }
     lanes(c.pollersPerAgent, async () => {
-      const res = await streams.request({ method: 'GET', path: `/v1/agents/${agentPath(a.address)}/intents?wait_seconds=2&limit=64`, headers: { 'x-api-key': a.key }, signal });
+      const res = await streamPools[pollTurn++ % streamPools.length].request({ method: 'GET', path: `/v1/agents/${agentPath(a.address)}/intents?wait_seconds=2&limit=64`, headers: { 'x-api-key': a.key }, signal });
       const text = await res.body.text();
       if (res.statusCode !== 200) throw new Error(`poll: ${res.statusCode} ${text.slice(0, 200)}`);
       const t = now();

@@ -5,3 +5,4 @@ export { agentPath, isTerminal } from './paths.js';
 export type { ListenOptions, ObserveOptions, PollOptions } from './streams.js';
 export type { RetryPolicy } from './transport.js';
 export type * from '../schemas/types.js';
+export { verifyWebhook, DEFAULT_TOLERANCE_SECONDS, type VerifyWebhookInput, type WebhookVerdict } from './webhooks.js';

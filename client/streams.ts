@@ -35,12 +35,16 @@ function timeoutCursor(data: unknown): number | undefined {
   return typeof next === 'number' ? next : undefined;
 }
 
+const MAX_PAUSE_MS = 10_000;
+
 async function retryPause(error: unknown, failures: number, options: ObserveOptions): Promise<void> {
   const retryable = error instanceof AxpError && error.retryable;
   if (!retryable || failures > (options.maxReconnects ?? 5)) throw error;
   const afterMs = error instanceof AxpError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
+  // CLI-005: never reconnect before Retry-After; one longer than the longest pause ends the read.
+  if (afterMs > MAX_PAUSE_MS) throw error;
   // An abort during the pause just ends the caller's loop.
-  await sleep(Math.min(10_000, Math.max(afterMs, 200 * 2 ** (failures - 1))), options.signal).catch(() => undefined);
+  await sleep(Math.ceil(Math.max(afterMs, Math.min(MAX_PAUSE_MS, 200 * 2 ** (failures - 1)))), options.signal).catch(() => undefined);
 }
 
 export async function* observeEvents(transport: Transport, intentId: string, options: ObserveOptions = {}): AsyncGenerator<Event> {

@@ -11,7 +11,7 @@ export interface RetryPolicy {
   maxAttempts: number;
   /** Delay before the first retry; doubles per retry, ±20 % jitter (default 250 ms). */
   initialDelayMs: number;
-  /** Upper bound of any delay, Retry-After included (default 10 s). */
+  /** Upper bound of any backoff delay (default 10 s); a Retry-After longer than this ends the retries (CLI-005). */
   maxDelayMs: number;
 }
 
@@ -68,6 +68,8 @@ export class Transport {
         return await this.once<T>(method, path, options);
       } catch (error) {
         if (!(error instanceof AxpError) || !error.retryable || attempt >= attempts || options.signal?.aborted) throw error;
+        // CLI-005: never before Retry-After; when it asks for more than we wait, give the error back instead.
+        if (error.retryAfterSeconds !== undefined && error.retryAfterSeconds * 1000 > this.retry.maxDelayMs) throw error;
         const delayMs = this.retryDelay(attempt, error.retryAfterSeconds);
         this.options.onRetry?.({ method, path, attempt, delayMs, error });
         await sleep(delayMs, options.signal);
@@ -118,8 +120,9 @@ export class Transport {
 
   private retryDelay(attempt: number, retryAfterSeconds: number | undefined): number {
     const backoff = this.retry.initialDelayMs * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4);
-    const wanted = retryAfterSeconds !== undefined ? Math.max(retryAfterSeconds * 1000, backoff) : backoff;
-    return Math.round(Math.min(wanted, this.retry.maxDelayMs));
+    const capped = Math.min(backoff, this.retry.maxDelayMs);
+    // Rounded up: a Retry-After of 1 s must not become 999.6 ms.
+    return Math.ceil(retryAfterSeconds !== undefined ? Math.max(retryAfterSeconds * 1000, capped) : capped);
   }
 }
 

@@ -8,7 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { ConformanceCase } from './case.js';
 import { UsageError } from './errors.js';
 import { registeredCases, registryProblems } from './registry.js';
-import { REPORTER_NAMES, isReporterName, type ReporterName } from './reporters/reporter.js';
+import { REPORTER_NAMES, REPORT_FILES, TRANSCRIPT_POLICIES, isReporterName, type ReporterName, type TranscriptPolicy } from './reporters/reporter.js';
 import { runConformance } from './runner.js';
 import type { LevelOption } from './selection.js';
 import { kitInfo } from './version.js';
@@ -23,6 +23,7 @@ interface CliFlags {
   level: LevelOption;
   reporter: ReporterName[];
   out: string;
+  transcripts: TranscriptPolicy;
   baseline?: string;
   seed?: number;
   timeoutScale: number;
@@ -70,7 +71,8 @@ function buildProgram(): Command {
     .option('--skip <patterns>', 'skip cases whose ID matches a glob, comma-separated; repeatable', collect)
     .addOption(new Option('--level <level>', 'lowest level to run: must, should (MUST+SHOULD) or may (all)').choices(['must', 'should', 'may']).default('should'))
     .option('--reporter <list>', `reporters, comma-separated: ${REPORTER_NAMES.join(',')}`, reporterList, ['console'] as ReporterName[])
-    .option('--out <dir>', 'directory for json, junit and html reports', 'conformance-report')
+    .option('--out <dir>', `directory for the file reports (${Object.values(REPORT_FILES).join(', ')})`, 'conformance-report')
+    .addOption(new Option('--transcripts <which>', 'transcripts the file reports keep: failing (passing cases summarised) or all').choices(TRANSCRIPT_POLICIES).default('failing'))
     .option('--baseline <file>', 'known failures by case ID (JSON); a listed case that passes fails the run as stale')
     .option('--seed <n>', 'seed for the run\'s random choices (printed on every run)', integer)
     .option('--timeout-scale <f>', 'multiply every wait bound by F (slow targets, CI)', positive, 1)
@@ -105,6 +107,8 @@ function printList(own: ConformanceCase[] | undefined): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The client kit (spec/17-clients.md) has its own flags: `axp-conformance client --command ...`.
+  if (argv[2] === 'client') return (await import('./clients/cli.js')).runClientCli(argv.slice(3));
   const program = buildProgram();
   try {
     program.parse(argv);
@@ -139,6 +143,7 @@ async function main(argv: string[]): Promise<number> {
       baseline: flags.baseline,
       reporters: flags.reporter,
       outDir: flags.out,
+      transcripts: flags.transcripts,
       trace: flags.trace,
       concurrency: flags.concurrency,
     });

@@ -5,7 +5,7 @@ import type { ConformanceCase } from './case.js';
 import { loadAgentsFile, parseAgentsFile, type AgentsFile } from './agents.js';
 import { loadBaseline, parseBaseline, type Baseline } from './baseline.js';
 import { UsageError } from './errors.js';
-import { isReporterName, type Reporter, type ReporterName } from './reporters/reporter.js';
+import { isReporterName, REPORTER_NAMES, TRANSCRIPT_POLICIES, type Reporter, type ReporterName, type TranscriptPolicy } from './reporters/reporter.js';
 import { isLevelOption, parsePatterns, type LevelOption } from './selection.js';
 import type { EmbeddedOptions } from './embedded.js';
 
@@ -32,6 +32,8 @@ export interface RunOptions {
   outDir?: string;
   /** Print every case's transcript on the console reporter. */
   trace?: boolean;
+  /** Transcripts the file reports keep: `failing` (default: whole for every case but a passing one, which is summarised) or `all`. */
+  transcripts?: TranscriptPolicy;
   /** Run these cases instead of the registry's (own cases, tests). */
   cases?: ConformanceCase[];
   /** Cases run at once (default 1: sequential and deterministic). */
@@ -54,6 +56,7 @@ export interface ResolvedOptions {
   reporters: Array<ReporterName | Reporter>;
   outDir: string;
   trace: boolean;
+  transcripts: TranscriptPolicy;
   cases?: ConformanceCase[];
   concurrency: number;
   embedded?: EmbeddedOptions;
@@ -87,8 +90,10 @@ export async function resolveOptions(options: RunOptions): Promise<ResolvedOptio
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new UsageError(`concurrency must be 1..16, got ${concurrency}`);
   for (const r of options.reporters ?? []) {
-    if (typeof r === 'string' && !isReporterName(r)) throw new UsageError(`unknown reporter ${r} (console, json, junit, html)`);
+    if (typeof r === 'string' && !isReporterName(r)) throw new UsageError(`unknown reporter ${r} (${REPORTER_NAMES.join(', ')})`);
   }
+  const transcripts = options.transcripts ?? 'failing';
+  if (!TRANSCRIPT_POLICIES.includes(transcripts)) throw new UsageError(`--transcripts must be ${TRANSCRIPT_POLICIES.join(' or ')}, got ${String(transcripts)}`);
   const baseline =
     options.baseline === undefined ? new Map<string, string>()
     : typeof options.baseline === 'string' ? await loadBaseline(options.baseline)
@@ -111,6 +116,7 @@ export async function resolveOptions(options: RunOptions): Promise<ResolvedOptio
     reporters: options.reporters ?? [],
     outDir: options.outDir ?? 'conformance-report',
     trace: options.trace ?? false,
+    transcripts,
     cases: options.cases,
     concurrency,
     embedded: options.embedded,

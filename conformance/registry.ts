@@ -5,6 +5,8 @@ import type { ConformanceCase, Level } from './case.js';
 import { allCases } from './cases/index.js';
 import requirementsJson from '../spec/requirements.json' with { type: 'json' };
 import traceabilityJson from './traceability.json' with { type: 'json' };
+import clientTraceabilityJson from './clients/traceability.json' with { type: 'json' };
+import { clientScenarios } from './clients/scenarios/index.js';
 
 export interface Requirement {
   id: string;
@@ -71,11 +73,11 @@ export function registryProblems(
   return problems;
 }
 
-/** MUST and SHOULD requirements that no case cites and traceability.json does not explain. */
+/** MUST and SHOULD requirements that no case (nor client scenario) cites and traceability.json does not explain. */
 export function uncoveredRequirements(
-  cases: readonly ConformanceCase[] = registeredCases(),
+  cases: ReadonlyArray<Pick<ConformanceCase, 'requirements'>> = [...registeredCases(), ...clientScenarios()],
   reqs: readonly Requirement[] = requirements,
-  trace: Traceability = traceability,
+  trace: Traceability = { ...traceability, ...(clientTraceabilityJson as Traceability) },
 ): Requirement[] {
   const cited = new Set(cases.flatMap((c) => c.requirements));
   return reqs.filter((r) => r.level !== 'MAY' && !cited.has(r.id) && !(r.id in trace));

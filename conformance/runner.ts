@@ -3,9 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
 import { CaseFailure, NotApplicable, type ConformanceCase } from './case.js';
+import { checkAdminKey } from './admin-check.js';
 import { AgentPool } from './agents.js';
 import { applyBaseline } from './baseline.js';
 import { CaseClient, describeNetworkError } from './client.js';
+import { UsageError } from './errors.js';
 import { createCaseContext, type CaseScope, type RunScope } from './context.js';
 import { startEmbedded, type EmbeddedServer } from './embedded.js';
 import { resolveOptions, type ResolvedOptions, type RunOptions } from './options.js';
@@ -50,11 +52,16 @@ async function discover(url: string, dispatcher: Dispatcher, scale: number, reda
   }
 }
 
+function selectsNothing(total: number, options: ResolvedOptions): string {
+  const parts = [...(options.only.length > 0 ? [`--only ${options.only.join(',')}`] : []), ...(options.skip.length > 0 ? [`--skip ${options.skip.join(',')}`] : []), `--level ${options.level}`];
+  return `${parts.join(' ')} selects none of the ${total} cases (--list prints their IDs)`;
+}
+
 /** Undefined when the case can run here, else why it is not applicable. */
 function notApplicableReason(c: ConformanceCase, target: Target, adminKey: string | undefined): string | undefined {
   const missing = (c.needsCapabilities ?? []).filter((cap) => !target.capabilityList.includes(cap));
   if (missing.length > 0) return `target does not advertise ${missing.join(', ')}`;
-  if (c.needsAdmin && !adminKey) return 'needs the admin key (--admin-key)';
+  if (c.needsAdmin && !adminKey) return 'needs the admin key: give --admin-key or set AXP_ADMIN_KEY';
   return undefined;
 }
 
@@ -132,7 +139,9 @@ export async function runConformance(input: RunOptions = {}): Promise<RunResult>
   const warnings: string[] = [];
   const cases = options.cases ?? registeredCases();
   if (!options.cases) harnessErrors.push(...registryProblems(cases).map((p) => `case registry: ${p}`));
-  const reporters = createReporters(options.reporters, { outDir: options.outDir, trace: options.trace });
+  // A selection that matches no case is a mistake in the command line, found before a server boots.
+  if (!cases.some((c) => !skipReason(c, options))) throw new UsageError(selectsNothing(cases.length, options));
+  const reporters = createReporters(options.reporters, { outDir: options.outDir, trace: options.trace, transcripts: options.transcripts });
 
   let embedded: EmbeddedServer | undefined;
   let adminKey = options.adminKey;
@@ -150,9 +159,15 @@ export async function runConformance(input: RunOptions = {}): Promise<RunResult>
   const dispatcher = new Agent({ keepAliveTimeout: 2_000, connect: { timeout: Math.round(5_000 * options.timeoutScale) } });
   const results: CaseResult[] = new Array(cases.length);
   let target: Target = { url: targetUrl, capabilities: {}, capabilityList: [] };
+  let adminCheck: Awaited<ReturnType<typeof checkAdminKey>>;
 
   try {
     if (harnessErrors.length === 0) target = await discover(targetUrl, dispatcher, options.timeoutScale, redactions, warnings);
+    if (adminKey && harnessErrors.length === 0 && !target.unreachable) {
+      adminCheck = await checkAdminKey(targetUrl, adminKey, runId, target.capabilities, dispatcher, options.timeoutScale, redactions);
+      // A refused key is no key: the cases that need one are not applicable, and the run says why once.
+      if (adminCheck?.state === 'refused') adminKey = undefined;
+    }
     const planned: Array<{ index: number; c: ConformanceCase }> = [];
     cases.forEach((c, index) => {
       const skipped = skipReason(c, options);
@@ -209,6 +224,9 @@ export async function runConformance(input: RunOptions = {}): Promise<RunResult>
     cases: results,
   };
   if (run.unreachable === undefined) delete run.unreachable;
+  if (adminCheck) run.adminKey = adminCheck.state;
+  else if (!adminKey && !target.unreachable && harnessErrors.length === 0) run.adminKey = 'missing';
+  if (adminCheck?.refusal) run.adminKeyRefusal = adminCheck.refusal;
   run.exitCode = exitCodeFor(run);
   for (const r of reporters) {
     try {

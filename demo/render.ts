@@ -34,10 +34,25 @@ export interface Outcome {
   expected: string;
 }
 
+/**
+ * The shortest tails (at least `min` characters) that tell the ids apart. Ids are time-ordered
+ * UUIDv7s: intents created together share their leading characters, so the head would show the
+ * same text on every row; the tail is the random part.
+ */
+export function distinctTails(ids: string[], min = 8): string[] {
+  const longest = Math.max(0, ...ids.map((id) => id.length));
+  for (let n = min; n < longest; n++) {
+    const tails = ids.map((id) => id.slice(-n));
+    if (new Set(tails).size === new Set(ids).size) return tails.map((t, i) => (t === ids[i] ? t : `…${t}`));
+  }
+  return [...ids];
+}
+
 export function summaryTable(outcomes: Outcome[]): string {
   const header = ['story', 'binding', 'intent', 'status', 'attempts', 'events', 'took'];
-  const rows = outcomes.map((o) => [
-    o.label, o.binding, o.intent.intent_id.slice(0, 8), o.intent.status, String(o.intent.delivery_attempt),
+  const ids = distinctTails(outcomes.map((o) => o.intent.intent_id));
+  const rows = outcomes.map((o, n) => [
+    o.label, o.binding, ids[n], o.intent.status, String(o.intent.delivery_attempt),
     String(o.events.length), seconds(o.intent.created_at, o.intent.updated_at),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

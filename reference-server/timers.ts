@@ -64,7 +64,9 @@ export class Scheduler {
       // run (again was set): wait for that one; calling runDue here again would never end.
       return this.running.then((first) => (this.running ? this.running.then((more) => first + more) : first));
     }
-    this.running = this.fireLoop().finally(() => {
+    // A store that cannot be reached (a database restarting) fails this run; the next poke or the
+    // shared store's backstop runs it again. Never an unhandled rejection (it would end the process).
+    this.running = this.fireLoop().catch((error: unknown) => { this.log('firing due timers failed', error); return 0; }).finally(() => {
       this.running = undefined;
       if (this.again) { this.again = false; void this.runDue(); } else void this.rearm();
     });

@@ -9,6 +9,8 @@ import agent from './agent.schema.json' with { type: 'json' };
 import agentsFile from './agents-file.schema.json' with { type: 'json' };
 import cancelRequest from './cancel-request.schema.json' with { type: 'json' };
 import capabilities from './capabilities.schema.json' with { type: 'json' };
+import clientDriverOutput from './client-driver-output.schema.json' with { type: 'json' };
+import clientScenarioContext from './client-scenario-context.schema.json' with { type: 'json' };
 import conformanceReport from './conformance-report.schema.json' with { type: 'json' };
 import commonDefs from './common.defs.json' with { type: 'json' };
 import deadLetterListResponse from './dead-letter-list-response.schema.json' with { type: 'json' };
@@ -49,6 +51,8 @@ export const schemas = {
   'agents-file': agentsFile,
   'cancel-request': cancelRequest,
   'capabilities': capabilities,
+  'client-driver-output': clientDriverOutput,
+  'client-scenario-context': clientScenarioContext,
   'conformance-report': conformanceReport,
   'dead-letter': deadLetter,
   'dead-letter-list-response': deadLetterListResponse,

@@ -140,6 +140,178 @@ export interface CapabilitiesRange {
 }
 
 /**
+ * One line a driver program writes on stdout for the client kit (axp-conformance client): what the application saw from the SDK under test (spec/17-clients.md). Each line is one JSON object. Not a wire object of the protocol.
+ */
+export type ClientDriverOutput =
+  | ClientCapabilitiesLine
+  | ClientSentLine
+  | ClientErrorLine
+  | ClientEventLine
+  | ClientDeliveryLine
+  | ClientTerminalLine
+  | ClientVerdictLine
+  | ClientDoneLine
+  | ClientLogLine;
+
+/**
+ * Answer to AXP_CONFORMANCE_SCENARIO=capabilities: the roles the SDK implements.
+ */
+export interface ClientCapabilitiesLine {
+  type: 'capabilities';
+  roles: ClientScenarioContextRole[];
+  /**
+   * webhook_verifier: the signature headers it checks (default standard-webhooks).
+   *
+   * @minItems 1
+   */
+  webhook_schemes?: ['standard-webhooks' | 'axme', ...('standard-webhooks' | 'axme')[]];
+  /**
+   * receiver: the pull bindings it takes deliveries over (default stream).
+   *
+   * @minItems 1
+   */
+  receiver_bindings?: ['stream' | 'poll', ...('stream' | 'poll')[]];
+  /**
+   * Name and version of the SDK, for the report.
+   */
+  sdk?: string;
+}
+/**
+ * send: the SDK returned the created intent.
+ */
+export interface ClientSentLine {
+  type: 'sent';
+  intent_id: Uuid;
+}
+/**
+ * The SDK raised an error to the application: the problem's code and HTTP status (0 or absent when no answer arrived).
+ */
+export interface ClientErrorLine {
+  type: 'error';
+  code: string;
+  status?: number;
+  message?: string;
+  intent_id?: string;
+  delivery_id?: string;
+}
+/**
+ * observe: one event handed to the application.
+ */
+export interface ClientEventLine {
+  type: 'event';
+  seq: number;
+  event_type: string;
+  status: Status;
+}
+/**
+ * receive: one delivery handed to the application, before it is acked or completed.
+ */
+export interface ClientDeliveryLine {
+  type: 'delivery';
+  intent_id: string;
+  delivery_id: string;
+  attempt: number;
+  seq?: number;
+}
+/**
+ * wait: the SDK's wait returned the intent in a terminal status.
+ */
+export interface ClientTerminalLine {
+  type: 'terminal';
+  intent_id: string;
+  status: Status;
+}
+/**
+ * verify: the SDK's verdict on one push.
+ */
+export interface ClientVerdictLine {
+  type: 'verdict';
+  id: string;
+  valid: boolean;
+}
+/**
+ * The action is over (send, observe, wait, verify).
+ */
+export interface ClientDoneLine {
+  type: 'done';
+}
+/**
+ * Free text for the report's transcript.
+ */
+export interface ClientLogLine {
+  type: 'log';
+  message: string;
+}
+
+/**
+ * What the client kit (axp-conformance client) hands the program under test in the environment variable AXP_SCENARIO_CONTEXT: the scenario, the action to perform with the SDK and its inputs (spec/17-clients.md). The API key is only in AXP_API_KEY. Not a wire object of the protocol.
+ */
+export interface ClientScenarioContext {
+  /**
+   * The scenario's name, also in AXP_CONFORMANCE_SCENARIO.
+   */
+  scenario: string;
+  scenario_id: string;
+  role: ClientScenarioContextRole;
+  /**
+   * send: create `intent` once through the SDK and report the outcome. observe: follow the events of `intent_id` until it is terminal, reporting each. wait: wait until `intent_id` is terminal and report its status. receive: take deliveries for `agent` and handle each as `on_delivery` says, until the kit ends the program. verify: verify each of `webhooks` and report a verdict for each.
+   */
+  action: 'send' | 'observe' | 'wait' | 'receive' | 'verify';
+  /**
+   * The server to talk to, also in AXP_BASE_URL.
+   */
+  base_url: string;
+  /**
+   * send: the intent to create.
+   */
+  intent?: IntentCreateRequest;
+  /**
+   * observe, wait: the intent to follow.
+   */
+  intent_id?: Uuid;
+  /**
+   * receive: the agent whose deliveries to take (AXP_API_KEY is its key).
+   */
+  agent?: {
+    address: Address;
+    binding: 'stream' | 'poll';
+  };
+  /**
+   * receive: ack each delivery with its delivery_id, or complete it (resume with action complete, or resolve COMPLETED) with its delivery_id.
+   */
+  on_delivery?: 'ack' | 'complete';
+  /**
+   * verify: the pushes to verify, each with the secrets the receiver holds.
+   */
+  webhooks?: {
+    /**
+     * Echoed in the verdict line.
+     */
+    id: string;
+    /**
+     * @minItems 1
+     */
+    secrets: [string, ...string[]];
+    /**
+     * Header names in lower case.
+     */
+    headers: {
+      [k: string]: string;
+    };
+    /**
+     * The exact body received (UTF-8).
+     */
+    body: string;
+  }[];
+  /**
+   * verify: the timestamp tolerance to configure (the default, 300).
+   */
+  tolerance_seconds?: number;
+}
+
+export type ClientScenarioContextRole = 'sender' | 'observer' | 'wait_for' | 'receiver' | 'webhook_verifier';
+
+/**
  * The kit's --agents FILE: agents pre-provisioned on a target that does not let the kit register its own.
  */
 export interface ConformanceAgentsFile {
@@ -185,6 +357,14 @@ export interface ConformanceReport {
    * Why the target could not be reached (nothing measured, exit 3).
    */
   unreachable?: string;
+  /**
+   * The admin key as the target saw it: accepted, missing (none given, cases that need it are not applicable), or refused (the target answered 401 or 403 to it; cases that need it are not applicable). Absent when nothing was asked of the target.
+   */
+  adminKey?: 'accepted' | 'missing' | 'refused';
+  /**
+   * With adminKey refused: the request and the answer that refused it.
+   */
+  adminKeyRefusal?: string;
   /**
    * The kit itself broke (exit 2).
    */
@@ -241,6 +421,7 @@ export interface ConformanceReportCaseResult {
   durationMs: number;
   notes: string[];
   transcript: ConformanceReportTranscriptEntry[];
+  transcriptSummary?: ConformanceReportTranscriptSummary;
 }
 
 export type ConformanceReportCount = number;
@@ -262,6 +443,29 @@ export interface ConformanceReportTranscriptEntry {
   };
   body?: string;
   bodyBytes?: number;
+}
+
+/**
+ * Present when the report summarised the case's transcript (a passing case, unless --transcripts all): transcript then holds only the first `kept` entries, without headers and bodies.
+ */
+export interface ConformanceReportTranscriptSummary {
+  /**
+   * Entries the case recorded.
+   */
+  entries: ConformanceReportCount;
+  /**
+   * Entries left in transcript.
+   */
+  kept: ConformanceReportCount;
+  requests: ConformanceReportCount;
+  /**
+   * Responses by HTTP status, e.g. {"200": 12, "404": 1}.
+   */
+  statuses: {
+    [k: string]: ConformanceReportCount;
+  };
+  sseFrames?: ConformanceReportCount;
+  receiverHits?: ConformanceReportCount;
 }
 
 /**

@@ -15,7 +15,7 @@ export const LEVELS: readonly Level[] = ['MUST', 'SHOULD', 'MAY'];
 /** Requirement areas (BRIEF.md): the part of an ID before the dash. */
 export const AREAS = [
   'TERM', 'AGT', 'INT', 'IDEM', 'LC', 'EVT', 'SSE', 'DLV', 'STR', 'POLL', 'HTTP', 'INBOX', 'INTL',
-  'RES', 'ERR', 'SEC', 'CAP', 'CLK',
+  'RES', 'ERR', 'SEC', 'CAP', 'CLK', 'CLI',
 ] as const;
 
 export const ID_PATTERN = /^[A-Z]+-\d{3}$/;

@@ -11,6 +11,8 @@ export interface SchemaBundle {
   components: Map<string, JsonObject>;
   /** Wire schema name (file name without .schema.json) → component name. */
   componentOf: Record<SchemaName, string>;
+  /** Rewrites a schema written outside the bundle (e.g. a route's query) so its absolute $refs point at components. */
+  rewrite(schema: JsonValue): JsonValue;
 }
 
 interface SourceDocument {
@@ -94,5 +96,9 @@ export function bundleSchemas(refTo: (component: string) => string): SchemaBundl
 
   const componentOf = {} as Record<SchemaName, string>;
   for (const name of schemaNames) componentOf[name] = String(asObject(schemas[name], name).title);
-  return { components: new Map([...components.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), componentOf };
+  return {
+    components: new Map([...components.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    componentOf,
+    rewrite: (schema) => rewrite(schema, docs[0].id),
+  };
 }

@@ -1,10 +1,11 @@
 // The reference client (client/) against the reference server: sends, reads, listens on both pull
 // bindings, observes across reconnects, waits, and retries only what carries an Idempotency-Key.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AxpClient, AxpError, type Delivery, type Event } from '../client/index.js';
+import { AxpClient, AxpError, verifyWebhook, type Delivery, type Event } from '../client/index.js';
 import { ADMIN_KEY, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -253,6 +254,14 @@ describe('retries', () => {
     expect(requests).toBe(2);
   });
 
+  it('gives the error back instead of retrying before a Retry-After longer than its longest delay (CLI-005)', async () => {
+    const client = new AxpClient({ baseUrl: fakeUrl, retry: { initialDelayMs: 1, maxDelayMs: 500 } });
+    requests = 0;
+    answers = [{ status: 503, headers: { 'retry-after': '30' } }, { status: 503 }];
+    await expect(client.sendIntent(body)).rejects.toMatchObject({ status: 503, code: 'overloaded', retryAfterSeconds: 30 });
+    expect(requests).toBe(1);
+  });
+
   it('never retries without an Idempotency-Key, nor a 4xx with one', async () => {
     const client = new AxpClient({ baseUrl: fakeUrl, retry: { initialDelayMs: 1 } });
     requests = 0;
@@ -265,5 +274,31 @@ describe('retries', () => {
     answers = [{ status: 422 }];
     await expect(client.sendIntent(body)).rejects.toMatchObject({ status: 422, code: 'validation_failed' });
     expect(requests).toBe(3);
+  });
+});
+
+describe('verifyWebhook', () => {
+  interface SignatureVector { name: string; secrets: string[]; webhook_id: string; timestamp: number; body: string; expected: Record<string, string> }
+  interface NearMiss { name: string; secret: string; headers: Record<string, string>; body: string; now: number; tolerance_seconds: number }
+  const vectors = JSON.parse(readFileSync(new URL('../fixtures/vectors/signatures.json', import.meta.url), 'utf8')) as { cases: SignatureVector[]; near_misses: NearMiss[] };
+
+  it.each(vectors.cases)('verifies the vector $name with each scheme and each secret', (v) => {
+    const common = { 'webhook-id': v.webhook_id, 'webhook-timestamp': String(v.timestamp) };
+    for (const secret of v.secrets) {
+      expect(verifyWebhook({ secrets: secret, headers: { ...common, 'webhook-signature': v.expected['webhook-signature'] }, body: v.body, nowMs: v.timestamp * 1000 })).toEqual({ ok: true, scheme: 'standard-webhooks' });
+      expect(verifyWebhook({ secrets: [secret], headers: { 'x-axme-signature': v.expected['x-axme-signature'] }, body: v.body })).toEqual({ ok: true, scheme: 'axme' });
+    }
+  });
+
+  it.each(vectors.near_misses)('refuses the near miss $name', (v) => {
+    expect(verifyWebhook({ secrets: v.secret, headers: v.headers, body: v.body, nowMs: v.now * 1000, toleranceSeconds: v.tolerance_seconds }).ok).toBe(false);
+  });
+
+  it('refuses a push without a signature header, and one outside the 5-minute window by default', () => {
+    const v = vectors.cases[0];
+    expect(verifyWebhook({ secrets: v.secrets, headers: { 'webhook-id': v.webhook_id }, body: v.body })).toEqual({ ok: false, reason: 'missing_signature' });
+    const headers = { 'webhook-id': v.webhook_id, 'webhook-timestamp': String(v.timestamp), 'webhook-signature': v.expected['webhook-signature'] };
+    expect(verifyWebhook({ secrets: v.secrets, headers, body: v.body, nowMs: (v.timestamp + 301) * 1000 })).toEqual({ ok: false, reason: 'timestamp_out_of_window' });
+    expect(verifyWebhook({ secrets: v.secrets, headers, body: v.body, nowMs: (v.timestamp - 300) * 1000 }).ok).toBe(true);
   });
 });

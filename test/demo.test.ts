@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AxpClient } from '../client/index.js';
+import { distinctTails } from '../demo/render.js';
 import { ScriptProcess } from './helpers/example-process.js';
 import { ADMIN_KEY, startServer, type TestServer } from './helpers/server.js';
 
@@ -17,9 +18,22 @@ describe('axp-demo', () => {
     expect(out).toMatch(/^payment .* attempt 2 failed/m);
     expect(out).toMatch(/^inbox .* intent\.human_task_assigned .* WAITING_FOR_HUMAN/m);
     for (const binding of ['http', 'stream', 'poll', 'inbox', 'internal']) {
-      expect(out).toMatch(new RegExp(`^\\S+ +${binding} +[0-9a-f]{8} +COMPLETED `, 'm'));
+      expect(out).toMatch(new RegExp(`^\\S+ +${binding} +…[0-9a-f-]{8,} +COMPLETED `, 'm'));
     }
-    expect(out).toMatch(/^payment +http +[0-9a-f]{8} +COMPLETED +3 /m);
+    expect(out).toMatch(/^payment +http +…[0-9a-f-]{8,} +COMPLETED +3 /m);
+    // Time-ordered ids share their head: the column shows tails that differ.
+    const shown = [...out.matchAll(/^\S+ +\w+ +(…[0-9a-f-]{8,}) +[A-Z_]+ /gm)].map((m) => m[1]);
+    expect(shown).toHaveLength(5);
+    expect(new Set(shown).size).toBe(5);
+  });
+});
+
+describe('the demo summary table', () => {
+  it('shows the shortest tails (8 characters or more) that tell the ids apart', () => {
+    const head = '019ae4c2-7b10-7000-8';
+    expect(distinctTails([`${head}000-0000aaaa1111`, `${head}000-0000bbbb2222`])).toEqual(['…aaaa1111', '…bbbb2222']);
+    expect(distinctTails([`${head}000-000x12345678`, `${head}000-000y12345678`])).toEqual(['…x12345678', '…y12345678']);
+    expect(distinctTails(['short'])).toEqual(['short']);
   });
 });
 

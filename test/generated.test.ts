@@ -97,7 +97,13 @@ describe('openapi/openapi.json', () => {
     const components = Object.keys((doc.components as Record<string, Record<string, Json>>).schemas);
     const { componentOf } = bundleSchemas((name) => name);
     for (const name of schemaNames) expect(components).toContain(componentOf[name]);
-    for (const { op } of operations) expect((op.responses as Record<string, Json>).default).toEqual({ $ref: '#/components/responses/Problem' });
+    for (const { op } of operations) {
+      const responses = op.responses as Record<string, Record<string, Json>>;
+      expect(responses.default, `${op.operationId} lists its statuses, no default`).toBeUndefined();
+      for (const [status, response] of Object.entries(responses).filter(([s]) => s !== '200')) {
+        expect(Object.keys(response.content as object), `${op.operationId} ${status}`).toEqual(['application/problem+json']);
+      }
+    }
   });
 });
 

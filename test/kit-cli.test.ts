@@ -4,10 +4,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refusedPort, startFakeTarget, type FakeTarget } from './kit-fake-target.js';
+import { FAKE_ADMIN_KEY, refusedPort, startFakeTarget, type FakeTarget } from './kit-fake-target.js';
 
 const CLI = ['--import', 'tsx', 'conformance/cli.ts'];
 const FAKE_CASES = ['--cases', 'test/kit-fake-cases.ts'];
+const KEY_CASES = ['--cases', 'test/kit-admin-cases.ts'];
 
 interface CliRun {
   code: number;
@@ -15,9 +16,11 @@ interface CliRun {
   stderr: string;
 }
 
-function cli(args: string[]): Promise<CliRun> {
+function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...CLI, ...args], { cwd: process.cwd(), env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 }, (err, stdout, stderr) => {
+    // No admin key from the environment the tests run in: each test gives its own.
+    const env = { ...process.env, NO_COLOR: '1', AXP_ADMIN_KEY: undefined, ...extraEnv };
+    execFile(process.execPath, [...CLI, ...args], { cwd: process.cwd(), env, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -35,7 +38,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('axp-conformance exit codes', () => {
+// Each CLI run is a fresh process; a test that runs several needs room on a loaded CI machine.
+describe('axp-conformance exit codes', { timeout: 120_000 }, () => {
   it('2 for an unknown flag and for a bad --level', async () => {
     const unknown = await cli(['--no-such-flag']);
     expect(unknown.code).toBe(2);
@@ -59,16 +63,41 @@ describe('axp-conformance exit codes', () => {
     expect(bad.stderr).toContain('agents-file.schema.json');
   });
 
-  it('3 when the target refuses connections', async () => {
+  it('3 when the target refuses connections, naming the cause before anything else', async () => {
     const port = await refusedPort();
     const run = await cli(['--target', `http://127.0.0.1:${port}`, ...FAKE_CASES]);
     expect(run.code).toBe(3);
-    expect(run.stdout).toContain('NOTHING MEASURED');
+    const lines = run.stdout.split('\n').filter(Boolean);
+    expect(lines[2]).toMatch(new RegExp(`^target http://127\\.0\\.0\\.1:${port} unreachable: .*ECONNREFUSED.* \\(is the server running, and is --target right\\?\\)$`));
+    expect(run.stdout).not.toMatch(/^group /m);
+    expect(lines.at(-1)).toBe('NOTHING MEASURED: the target was unreachable (exit 3)');
   });
 
-  it('3 when every case is skipped', async () => {
-    const run = await cli(['--target', target.url, '--skip', 'FAKE-*', ...FAKE_CASES]);
-    expect(run.code).toBe(3);
+  it('2 without booting a server when the selection matches no case', async () => {
+    const only = await cli(['--only', 'NOPE-*']);
+    expect(only.code).toBe(2);
+    expect(only.stdout).toBe('');
+    expect(only.stderr).toMatch(/^axp-conformance: --only NOPE-\* --level should selects none of the \d+ cases \(--list prints their IDs\)\n$/);
+    const skip = await cli(['--target', target.url, '--skip', 'FAKE-*', ...FAKE_CASES]);
+    expect(skip.code).toBe(2);
+    expect(skip.stderr).toContain('--skip FAKE-* --level should selects none of the 3 cases');
+  });
+
+  it('says the admin key is needed when it is missing, and that the target refused it when it did', async () => {
+    const missing = await cli(['--target', target.url, ...KEY_CASES]);
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toContain('no admin key: 1 case of 2 needs one to register agents; give --admin-key KEY or set AXP_ADMIN_KEY');
+    expect(missing.stdout).toContain('PASS: every applicable MUST case passed; but 1 of 2 cases did not run: they need the admin key (exit 0)');
+    const onlyKeyed = await cli(['--target', target.url, '--only', 'KEY-001', ...KEY_CASES]);
+    expect(onlyKeyed.code).toBe(3);
+    expect(onlyKeyed.stdout).toContain('NOTHING MEASURED: every selected case that could run needs the admin key (--admin-key or AXP_ADMIN_KEY) (exit 3)');
+    const refused = await cli(['--target', target.url, '--admin-key', 'not-the-key', '--only', 'KEY-001', ...KEY_CASES]);
+    expect(refused.code).toBe(3);
+    expect(refused.stdout).toMatch(/^the target refused the admin key \(PUT \/v1\/agents\/conf-\w+\/admin-key-check with it answered 401 unauthorized\): check --admin-key or AXP_ADMIN_KEY; 1 case that needs it did not run$/m);
+    expect(refused.stdout).not.toContain('not-the-key');
+    const given = await cli(['--target', target.url, ...KEY_CASES], { AXP_ADMIN_KEY: FAKE_ADMIN_KEY });
+    expect(given.code, given.stdout).toBe(0);
+    expect(given.stdout).toContain('PASS: every applicable MUST case passed (exit 0)');
   });
 
   it('1 when a MUST case fails, 0 when it is a known failure, 1 when a baseline entry is stale', async () => {
@@ -78,7 +107,9 @@ describe('axp-conformance exit codes', () => {
     expect(failing.stdout).toContain('this case always fails');
     const known = join(dir, 'known.json');
     await writeFile(known, JSON.stringify({ known_failures: { 'FAKE-002': 'tracked elsewhere' } }));
-    expect((await cli(['--target', target.url, '--baseline', known, ...FAKE_CASES])).code).toBe(0);
+    const knownRun = await cli(['--target', target.url, '--baseline', known, ...FAKE_CASES]);
+    expect(knownRun.code).toBe(0);
+    expect(knownRun.stdout).toContain('PASS: every applicable MUST case passed except 1 known failure (baseline), which failed as listed (exit 0)');
     const stale = join(dir, 'stale.json');
     await writeFile(stale, JSON.stringify(['FAKE-001', 'FAKE-002']));
     const staleRun = await cli(['--target', target.url, '--baseline', stale, ...FAKE_CASES]);
@@ -93,13 +124,27 @@ describe('axp-conformance exit codes', () => {
     expect(run.stdout).toMatch(/FAKE-003\s+MAY\s+TERM-003/);
   });
 
-  it('writes the json, junit and html reports into --out', async () => {
+  it('writes the json, junit, html and markdown reports into --out and says where', async () => {
     const out = join(dir, 'reports');
-    const run = await cli(['--target', target.url, '--reporter', 'json,junit,html', '--out', out, '--seed', '42', ...FAKE_CASES]);
+    const run = await cli(['--target', target.url, '--reporter', 'console,json,junit,html,markdown', '--out', out, '--seed', '42', ...FAKE_CASES]);
     expect(run.code).toBe(1);
     const report = JSON.parse(await readFile(join(out, 'conformance-report.json'), 'utf8')) as { seed: number; exitCode: number };
     expect(report).toMatchObject({ seed: 42, exitCode: 1 });
     expect(await readFile(join(out, 'junit.xml'), 'utf8')).toContain('<testsuites');
     expect(await readFile(join(out, 'conformance-report.html'), 'utf8')).toContain('<table id="cases">');
+    expect(await readFile(join(out, 'conformance-summary.md'), 'utf8')).toContain('## ❌ AXP conformance: FAIL');
+    const files = ['conformance-report.json', 'junit.xml', 'conformance-report.html', 'conformance-summary.md'].map((f) => join(out, f));
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(`reports: ${files.join(', ')}`);
+  });
+
+  it('with only a file reporter, still prints the verdict and where the file is', async () => {
+    const out = join(dir, 'junit-only');
+    const run = await cli(['--target', target.url, '--reporter', 'junit', '--out', out, ...FAKE_CASES]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe([
+      'AXP conformance FAIL: 1 MUST case failed or errored (exit 1) · 1 passed, 1 failed, 0 blocked, 0 n/a, 1 skipped',
+      `reports: ${join(out, 'junit.xml')}`,
+      '',
+    ].join('\n'));
   });
 });

@@ -101,10 +101,12 @@ describe('runner classification', () => {
     expect(stale.exitCode).toBe(1);
   });
 
-  it('nothing measured is exit 3: everything skipped, or the target refuses connections', async () => {
+  it('a selection of no case is a usage error; nothing measured is exit 3: every case not applicable, or the target refuses connections', async () => {
     const cases = [fake('OK-001', async () => undefined)];
-    const skipped = await runConformance({ target: target.url, cases, skip: '*' });
-    expect(skipped.exitCode).toBe(3);
+    await expect(runConformance({ target: target.url, cases, skip: '*' })).rejects.toThrow(/--skip \* --level should selects none of the 1 cases/);
+    const notApplicable = await runConformance({ target: target.url, cases: [fake('NA-001', async () => undefined, { needsAdmin: true })] });
+    expect(notApplicable.exitCode).toBe(3);
+    expect(notApplicable.adminKey).toBe('missing');
     const port = await refusedPort();
     const refused = await runConformance({ target: `http://127.0.0.1:${port}`, cases });
     expect(refused.unreachable).toMatch(/unreachable/);

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createParser } from 'eventsource-parser';
 import type { Client } from './client.js';
-import type { ServerProcess } from './server-process.js';
+import type { Reachable } from './server-process.js';
 
 export type Target = 'stream' | 'poll' | 'http' | 'inbox' | 'internal';
 
@@ -55,7 +55,7 @@ export class Workers {
   private readonly running: Promise<void>[] = [];
   private receiver: Server | undefined;
 
-  constructor(private readonly server: ServerProcess, private readonly client: Client, private readonly ledger: Ledger) {}
+  constructor(private readonly server: Reachable, private readonly client: Client, private readonly ledger: Ledger) {}
 
   get signal(): AbortSignal {
     return this.stop.signal;

@@ -1,7 +1,7 @@
 // The torture clients' one way to talk to the server: a request that, when the server is gone
 // (killed mid-request), waits for it to come back and tries again with the same Idempotency-Key,
 // until it gets a real answer. That is what a well-behaved AXP client does across a crash.
-import type { ServerProcess } from './server-process.js';
+import type { Reachable } from './server-process.js';
 
 export interface Answer { status: number; body: any; headers: Headers }
 
@@ -19,7 +19,7 @@ export class Client {
   /** Requests that failed at the transport level (server killed) and were tried again. */
   retries = 0;
 
-  constructor(private readonly server: ServerProcess) {}
+  constructor(private readonly server: Reachable) {}
 
   /** One try; throws on a transport failure. */
   async once(method: string, path: string, options: CallOptions): Promise<Answer> {

@@ -1,13 +1,19 @@
 // Crash-safety torture: a mixed load over every binding the server offers, against a SQLite
-// server child that is killed with SIGKILL at random moments and restarted on the same file.
-// At the end every intent whose create was answered 200 must exist, be terminal, have a gapless
-// event log with exactly one terminal event, and delivery must have resumed after every restart.
+// server child (or several server children on one PostgreSQL database) killed with SIGKILL at
+// random moments and restarted on the same store. At the end every intent whose create was
+// answered 200 must exist, be terminal, have a gapless event log with exactly one terminal event,
+// and delivery must have resumed after every restart. On PostgreSQL the timers a killed process
+// had scheduled (lease expiries, retries, delays: rows naming it) must all be gone at the end,
+// fired or cancelled by the processes that outlived it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { Client } from './client.js';
-import { ServerProcess } from './server-process.js';
+import { ServerProcess, type Reachable } from './server-process.js';
+import { ServerCluster } from './cluster.js';
+import { postgresForTorture } from './postgres.js';
 import { Ledger, Workers, startSenders, type Target } from './agents.js';
 
 export interface TortureOptions {
@@ -19,11 +25,23 @@ export interface TortureOptions {
   intervalMs: number;
   /** How long the final drain may take before unfinished intents are reported, ms. */
   drainMs: number;
+  /** sqlite (one process, default) or postgres (`processes` processes on one database). */
+  store?: 'sqlite' | 'postgres';
+  /** Server processes on the PostgreSQL database (default 3). */
+  processes?: number;
+  /** A PostgreSQL server (a role that may create databases); default AXP_TEST_PG_URL, else one is started. */
+  pgUrl?: string;
+  /** How long a killed process of a cluster stays down before its restart, ms (its timers are the others' meanwhile). */
+  downMs?: [number, number];
   log?: (line: string) => void;
 }
 
 export const QUICK: TortureOptions = { kills: 3, gapMs: [400, 1200], senders: 3, intervalMs: 40, drainMs: 60_000 };
 export const FULL: TortureOptions = { kills: 24, gapMs: [300, 3000], senders: 6, intervalMs: 25, drainMs: 180_000 };
+/** PostgreSQL, CI size: three processes, a kill every second or so, each left down a moment (the others carry on). */
+export const POSTGRES_QUICK: TortureOptions = { kills: 3, gapMs: [400, 1200], senders: 3, intervalMs: 40, drainMs: 60_000, store: 'postgres', processes: 3, downMs: [200, 2500] };
+/** Full size: some kills leave the process down past a timer claim (5 s), so the others take its claimed timers over too. */
+export const POSTGRES_FULL: TortureOptions = { kills: 12, gapMs: [500, 3000], senders: 6, intervalMs: 25, drainMs: 180_000, store: 'postgres', processes: 3, downMs: [200, 7000] };
 
 export interface TortureResults {
   accepted: number;
@@ -39,6 +57,11 @@ export interface TortureResults {
   client_retries: number;
   anomalies: string[];
   duration_s: number;
+  store: 'sqlite' | 'postgres';
+  processes: number;
+  /** PostgreSQL: timers the killed processes had scheduled, found at each kill, and how many of them were still there at the end. */
+  timers_of_killed?: number;
+  timers_of_killed_left?: number;
 }
 
 const TERMINAL_EVENTS = new Set(['intent.completed', 'intent.failed', 'intent.canceled', 'intent.timed_out', 'intent.delivery_failed']);
@@ -55,7 +78,7 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
 }
 
 /** Waits until the current server instance has handed out at least one delivery (bounded). */
-async function deliveryResumed(ledger: Ledger, server: ServerProcess, timeoutMs: number): Promise<boolean> {
+async function deliveryResumed(ledger: Ledger, server: Reachable, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if ((ledger.deliveriesByEpoch.get(server.epoch) ?? 0) > 0) return true;
@@ -69,7 +92,16 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'axp-torture-'));
   const adminKey = `torture-admin-${randomBytes(12).toString('hex')}`;
-  const server = new ServerProcess({ dbFile: join(dir, 'axp.db'), adminKey, args: ['--allow-private-callbacks'] });
+  const store = options.store ?? 'sqlite';
+  const processes = store === 'postgres' ? options.processes ?? 3 : 1;
+  const database = store === 'postgres' ? await postgresForTorture(options.pgUrl, log) : undefined;
+  const args = ['--allow-private-callbacks'];
+  const cluster = database
+    ? new ServerCluster(Array.from({ length: processes }, () => new ServerProcess({ store: database.url, adminKey, args })))
+    : undefined;
+  const server = cluster ?? new ServerProcess({ store: `sqlite:${join(dir, 'axp.db')}`, adminKey, args });
+  const db = database ? new pg.Client({ connectionString: database.url }) : undefined;
+  const timersOfKilled = new Set<string>();
   const client = new Client(server);
   const ledger = new Ledger();
   const workers = new Workers(server, client, ledger);
@@ -77,7 +109,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const restartsResumed: boolean[] = [];
   let kills = 0;
   try {
-    await server.start();
+    if (cluster) await cluster.startAll(); else await (server as ServerProcess).start();
+    await db?.connect();
     const caps = (await admin('GET', '/v1/capabilities')).body as { bindings: string[]; supported_intent_types: string[] };
     const runId = randomBytes(4).toString('hex');
     const policy = { max_delivery_attempts: 20, initial_delay_ms: 50, max_delay_ms: 500, lease_seconds: 1 };
@@ -120,8 +153,14 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     const sending = startSenders(client, ledger, sender.key, { targets, senders: options.senders, intervalMs: options.intervalMs, runId }, stopSending.signal);
     for (let k = 1; k <= options.kills; k++) {
       await pause(between(options.gapMs));
-      await server.kill();
+      const pid = await server.kill();
       kills += 1;
+      if (db && typeof pid === 'number') {
+        // The timers the dead process scheduled: only the others can fire them now.
+        const { rows } = await db.query<{ id: string }>("SELECT id FROM timers WHERE split_part(created_by, '.', 1) = $1", [String(pid)]);
+        for (const row of rows) timersOfKilled.add(row.id);
+        await pause(between(options.downMs ?? [0, 0]));
+      }
       await server.start();
       // Delivery must resume on the fresh instance before the next kill.
       const resumed = await deliveryResumed(ledger, server, 20_000);
@@ -165,6 +204,11 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       const terminalEvents = events.filter((e) => TERMINAL_EVENTS.has(e.event_type)).length;
       if (terminalEvents > 1 || (ledger.completionSeqs.get(id)?.size ?? 0) > 1) doubleCompleted += 1;
     });
+    let timersLeft: number | undefined;
+    if (db) {
+      const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM timers WHERE id = ANY($1::bigint[])', [[...timersOfKilled]]);
+      timersLeft = Number(rows[0].n);
+    }
     const byTarget: Record<string, number> = {};
     for (const target of ledger.accepted.values()) byTarget[target] = (byTarget[target] ?? 0) + 1;
     return {
@@ -181,6 +225,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       client_retries: client.retries,
       anomalies: ledger.anomalies,
       duration_s: Math.round((Date.now() - started) / 100) / 10,
+      store,
+      processes,
+      ...(db ? { timers_of_killed: timersOfKilled.size, timers_of_killed_left: timersLeft } : {}),
     };
   } catch (error) {
     if (server.stderrTail.length) log(`server stderr:\n${server.stderrTail.join('\n')}`);
@@ -188,6 +235,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   } finally {
     await workers.close().catch(() => undefined);
     await server.stop().catch(() => undefined);
+    await db?.end().catch(() => undefined);
+    await database?.drop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -201,5 +250,6 @@ export function failures(r: TortureResults): string[] {
   if (r.unfinished > 0) out.push(`${r.unfinished} intents never reached a terminal status`);
   if (r.restarts_resumed < r.kills) out.push(`delivery resumed after only ${r.restarts_resumed} of ${r.kills} restarts`);
   if (r.anomalies.length > 0) out.push(`${r.anomalies.length} unexpected answers`);
+  if ((r.timers_of_killed_left ?? 0) > 0) out.push(`${r.timers_of_killed_left} timers of killed processes never fired nor cancelled`);
   return out;
 }

@@ -1,12 +1,13 @@
 // CI dashboards' report: JUnit XML, one testsuite per group, one testcase per case (classname =
-// group). Not applicable and skipped cases are <skipped/>; a known failure (baseline) is skipped too.
+// group), failures first. Blocked, not applicable and skipped cases are <skipped/> with their reason;
+// a known failure (baseline) is skipped too.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import junitModule, { type Builder } from 'junit-report-builder';
 import type { CaseResult, RunResult } from '../results.js';
 import { excerpt, formatEntry } from '../transcript.js';
 import { curlForResult, requirementLines, show } from './evidence.js';
-import { REPORT_FILES, type Reporter } from './reporter.js';
+import { inReadingOrder, REPORT_FILES, type Reporter } from './reporter.js';
 
 // The package is CommonJS (module.exports = builder) but its types declare an ES default export.
 const junit = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as unknown as Builder;
@@ -30,7 +31,7 @@ function details(r: CaseResult): string {
 export function buildJunit(run: RunResult): string {
   const builder = junit.newBuilder().name(`AXP conformance ${run.target}`);
   const suites = new Map<string, ReturnType<typeof builder.testSuite>>();
-  for (const r of run.cases) {
+  for (const r of inReadingOrder(run.cases)) {
     let suite = suites.get(r.group);
     if (!suite) {
       suite = builder.testSuite().name(r.group);
@@ -46,8 +47,11 @@ export function buildJunit(run: RunResult): string {
       tc.failure(r.failure?.message ?? 'failed', r.warning ? `${r.level}_warning` : r.level).standardOutput(details(r));
     } else if (r.outcome === 'errored') {
       tc.error(r.failure?.message ?? 'errored', 'errored', details(r));
+    } else if (r.outcome === 'blocked') {
+      const by = r.blockedBy && r.blockedBy.length > 0 ? ` (blocked by ${r.blockedBy.join(', ')})` : '';
+      tc.skipped().standardOutput(`blocked: ${r.reason ?? ''}${by}\n${details(r)}`);
     } else if (r.outcome === 'not_applicable' || r.outcome === 'skipped') {
-      tc.skipped().standardOutput(`${r.outcome}: ${r.reason ?? ''}`);
+      tc.skipped().standardOutput(`${r.outcome.replace('_', ' ')}: ${r.reason ?? ''}`);
     }
   }
   return builder.build();
@@ -55,10 +59,13 @@ export function buildJunit(run: RunResult): string {
 
 export class JunitReporter implements Reporter {
   readonly name = 'junit';
+  readonly written: string[] = [];
   constructor(private readonly outDir: string) {}
 
   async onFinish(run: RunResult): Promise<void> {
+    const file = join(this.outDir, REPORT_FILES.junit);
     await mkdir(this.outDir, { recursive: true });
-    await writeFile(join(this.outDir, REPORT_FILES.junit), buildJunit(run));
+    await writeFile(file, buildJunit(run));
+    this.written.push(file);
   }
 }

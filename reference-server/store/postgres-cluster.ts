@@ -2,10 +2,12 @@
 // - wake-ups cross processes: every local notifier emit is sent with NOTIFY (batched per turn),
 //   and a LISTEN connection hands other processes' topics to this process's SSE streams and long
 //   polls within milliseconds;
-// - a polling backstop (every 500 ms) covers whatever a notification could miss (a listener
-//   reconnecting, a claim that skipped a row another process held): it re-wakes every topic this
-//   process waits on, fires due timers (claimed, so each fires once), and hands pending deliveries
-//   of push agents to their adapters (work a dead process had left pending);
+// - a polling backstop covers what a notification cannot: every 500 ms it fires due timers
+//   (claimed, so each fires once; a dead process's timers are fired this way), and every 2 s it
+//   wakes the agents that have pending deliveries (a claim skips rows another process holds, and
+//   a push delivery a dead process had left pending has no one else to hand it over). Only after
+//   the LISTEN connection was lost (notifications may be missed meanwhile) does it also re-wake
+//   every topic this process waits on; while LISTEN/NOTIFY is healthy it does nothing more;
 // - the test clock is shared: each request starts at the database's test time, and an answer that
 //   moved the clock stores the new time before it leaves, whichever process gets the next call.
 import pg from 'pg';
@@ -18,6 +20,8 @@ import type { PostgresStore } from './postgres.js';
 
 export const WAKE_CHANNEL = 'axp_wake';
 const BACKSTOP_MS = 500;
+/** Every how many backstop passes the agents with pending deliveries are woken. */
+const PENDING_EVERY = 4;
 const RECONNECT_MS = 500;
 /** NOTIFY payloads are limited to 8000 bytes. */
 const PAYLOAD_BYTES = 7000;
@@ -54,7 +58,7 @@ export async function installPostgresCluster(app: FastifyInstance, ctx: ServerCo
     const payloads = packTopics(store.processId, [...queued]);
     queued.clear();
     if (stopped || payloads.length === 0) return;
-    store.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [WAKE_CHANNEL, payloads])
+    store.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [WAKE_CHANNEL, payloads])
       .catch((error: unknown) => log('cluster: NOTIFY failed (the backstop covers it)', error));
   };
   ctx.notifier.relayTo((topic) => {
@@ -64,6 +68,8 @@ export async function installPostgresCluster(app: FastifyInstance, ctx: ServerCo
 
   // Incoming: a dedicated LISTEN connection, re-opened when it drops.
   let listener: pg.Client | undefined;
+  /** Set when the LISTEN connection was lost: notifications may have been missed until it is back. */
+  let missed = false;
   const listen = async (): Promise<void> => {
     const client = new pg.Client({ connectionString: store.url, application_name: 'axp-server-listen' });
     let dropped = false;
@@ -71,6 +77,7 @@ export async function installPostgresCluster(app: FastifyInstance, ctx: ServerCo
       if (dropped) return;
       dropped = true;
       if (listener === client) listener = undefined;
+      missed = true;
       client.end().catch(() => {});
       if (stopped) return;
       if (error) log('cluster: LISTEN connection lost; reconnecting', error);
@@ -95,17 +102,17 @@ export async function installPostgresCluster(app: FastifyInstance, ctx: ServerCo
     const clock = ctx.clock;
     let shared = 0;
     const load = async () => {
-      const { rows } = await store.pool.query<{ now_ms: string }>('SELECT now_ms FROM test_clock WHERE id = 1');
+      const { rows } = await store.query<{ now_ms: string }>('SELECT now_ms FROM test_clock WHERE id = 1');
       shared = Math.max(shared, Number(rows[0]?.now_ms ?? 0));
       clock.syncTo(shared);
     };
-    await store.pool.query('INSERT INTO test_clock (id, now_ms) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [clock.now()]);
+    await store.query('INSERT INTO test_clock (id, now_ms) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [clock.now()]);
     await load();
     app.addHook('preHandler', async () => { await load(); });
     app.addHook('onSend', async (_req, _reply, payload) => {
       if (clock.now() > shared) {
         shared = clock.now();
-        await store.pool.query('UPDATE test_clock SET now_ms = GREATEST(now_ms, $1) WHERE id = 1', [shared]);
+        await store.query('UPDATE test_clock SET now_ms = GREATEST(now_ms, $1) WHERE id = 1', [shared]);
       }
       return payload;
     });
@@ -113,19 +120,26 @@ export async function installPostgresCluster(app: FastifyInstance, ctx: ServerCo
 
   // The backstop.
   let ticking = false;
+  let passes = 0;
   const tick = async (): Promise<void> => {
     if (ticking || stopped) return;
     ticking = true;
+    passes += 1;
     try {
-      for (const topic of ctx.notifier.topics()) ctx.notifier.emitLocal(topic);
+      if (missed && listener) {
+        missed = false;
+        for (const topic of ctx.notifier.topics()) ctx.notifier.emitLocal(topic);
+      }
       // Under the test clock timers fire only when the clock is advanced (CLK-*).
       if (ctx.clock.kind === 'real') await ctx.scheduler.runDue();
-      const { rows } = await store.pool.query<{ doc: string }>(
-        "SELECT a.doc FROM agents a WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.agent = a.address AND d.state = 'pending')");
+      if (passes % PENDING_EVERY !== 0) return;
+      const { rows } = await store.query<{ doc: string }>(
+        "SELECT a.doc FROM agents a WHERE a.address IN (SELECT DISTINCT agent FROM deliveries WHERE state = 'pending')");
       for (const row of rows) {
         const agent = JSON.parse(row.doc) as AgentRecord;
         const adapter = ctx.engine.adapterFor(agent.delivery.binding);
         if (adapter?.mode === 'push') adapter.onReady?.(agent);
+        else ctx.notifier.emitLocal(`agent:${agent.address}`);
       }
     } catch (error) {
       if (!stopped) log('cluster: backstop pass failed', error);

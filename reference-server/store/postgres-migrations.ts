@@ -35,9 +35,27 @@ CREATE TABLE test_clock (id integer PRIMARY KEY CHECK (id = 1), now_ms bigint NO
 `,
   },
   {
+    version: 2,
+    name: 'timer owner',
+    // The process that scheduled a timer (crash tests check that the others fire a dead one's).
+    sql: 'ALTER TABLE timers ADD COLUMN created_by text',
+  },
+  {
     version: 3,
     name: 'server settings',
     // Named settings that outlive a restart (the admin key's SHA-256 hash).
     sql: 'CREATE TABLE server_settings (name text PRIMARY KEY, value text NOT NULL)',
+  },
+  {
+    version: 4,
+    name: 'checked writes',
+    // A buffered write that must change exactly n rows raises inside the transaction otherwise, so
+    // the COMMIT sent in the same round trip never commits around it (40001: run the unit again).
+    sql: `
+CREATE FUNCTION axp_expect(actual integer, expected integer, code text, message text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF actual <> expected THEN RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message; END IF;
+END $$;
+`,
   },
 ];
