@@ -110,7 +110,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   installIntentTimers(ctx);
   app.decorate('axp', ctx);
 
-  const auth = new Authenticator(admin.hash, store);
+  const auth = new Authenticator({ sha256: admin.hash }, store);
   await installOverloadProtection(app, options.pressure, options.rateLimit);
   installPlumbing(app, (error) => log('request failed', error), faults);
   const registrar = new RouteRegistrar();

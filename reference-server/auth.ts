@@ -47,9 +47,9 @@ export class Authenticator {
   /** presented key → its hash (a function of the key alone, so never stale); bounded. */
   private readonly hashes = new Map<string, string>();
 
-  /** adminKeyHash: SHA-256 hex of the admin key (admin-key.ts). */
-  constructor(adminKeyHash: string, private readonly store: Store) {
-    this.adminHash = Buffer.from(adminKeyHash, 'hex');
+  /** The admin key itself, or only its SHA-256 hex (what a durable store keeps: admin-key.ts). */
+  constructor(adminKey: string | { sha256: string }, private readonly store: Store) {
+    this.adminHash = Buffer.from(typeof adminKey === 'string' ? hashKey(adminKey) : adminKey.sha256, 'hex');
   }
 
   async authenticate(headers: IncomingHttpHeaders): Promise<Caller> {
