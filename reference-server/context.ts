@@ -5,9 +5,10 @@ import type { Scheduler } from './timers.js';
 import type { Notifier } from './notifier.js';
 import type { DeliveryEngine } from './delivery/engine.js';
 import type { IntentService } from './intents.js';
+import type { IntentTransitions } from './transitions.js';
 import type { SseRegistry } from './sse.js';
 import type { DeliveryPolicy } from './model.js';
-import type { FaultSet } from './faults.js';
+import type { ServerPolicies } from './policies.js';
 
 /** A check on a delivery policy at registration (issue 4: SSRF on callback URLs); throw a Problem to refuse. */
 export type PolicyCheck = (policy: DeliveryPolicy, address: string) => Promise<void>;
@@ -35,12 +36,12 @@ export interface ServerContext {
   notifier: Notifier;
   engine: DeliveryEngine;
   intents: IntentService;
+  transitions: IntentTransitions;
+  policies: ServerPolicies;
   sse: SseRegistry;
   policyChecks: PolicyCheck[];
   /** Intent types the server itself handles (capabilities; issue 4: intent.internal.delay.v1). */
   supportedIntentTypes: string[];
   /** Aborted when the server starts shutting down: long polls and SSE end early. */
   shutdown: AbortSignal;
-  /** Issue 7: deliberate bugs (faults.ts); empty unless AXP_ALLOW_FAULTS=1 and --fault. */
-  faults: FaultSet;
 }

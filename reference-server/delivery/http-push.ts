@@ -14,7 +14,6 @@ import { signingSecrets } from './secrets.js';
 import { HTTP_POLICY_DEFAULTS, type AgentRecord, type Delivery } from '../model.js';
 import type { AttemptFailure, BindingAdapter } from './engine.js';
 import type { ServerContext } from '../context.js';
-import { NO_FAULTS, type FaultSet } from '../faults.js';
 
 /** How long past timeout_ms the lease timer waits, so an attempt is judged by its own outcome (timeout included). */
 export const PUSH_LEASE_MARGIN_MS = 2000;
@@ -28,6 +27,8 @@ export type Outcome = { ok: true } | { ok: false; failure: AttemptFailure };
 
 export interface HttpPushOptions {
   log?: (message: string, error?: unknown) => void;
+  /** undici interceptors every push passes through (an egress proxy, tracing). */
+  interceptors?: Dispatcher.DispatcherComposeInterceptor[];
 }
 
 /** The http binding: its adapter, plus the registration-time SSRF check (SEC-020, SEC-023, HTTP-032). */
@@ -54,7 +55,8 @@ export class HttpPushAdapter implements BindingAdapter {
     // SEC-021: without allowPrivateCallbacks every connection resolves through the guard, so the
     // address checked is the address connected to. undici never follows redirects by itself (SEC-022).
     const connect = ctx.settings.allowPrivateCallbacks ? {} : { lookup: guardedLookup };
-    this.dispatcher = new Agent({ connect, keepAliveTimeout: 4000 });
+    const agent = new Agent({ connect, keepAliveTimeout: 4000 });
+    this.dispatcher = options.interceptors?.length ? agent.compose(...options.interceptors) : agent;
   }
 
   start(): void {
@@ -142,13 +144,12 @@ export class HttpPushAdapter implements BindingAdapter {
     const body = JSON.stringify(delivery);
     // HTTP-003: webhook-timestamp is the wall-clock send time even under the test clock, because
     // receivers compare it with their own clock to refuse replays (HTTP-013); I/O stays real (CLK-007).
-    const timestamp = this.ctx.faults.has('stale-webhook-timestamp') ? await this.intentCreatedAtSeconds(delivery.intent_id) : Math.floor(Date.now() / 1000);
+    const timestamp = Math.floor(Date.now() / 1000);
     const secrets = signingSecrets(agent.secrets, this.ctx.clock.now());
-    const signedBody = this.ctx.faults.has('signature-wrong-bytes') ? JSON.stringify(delivery, null, 2) : body;
     const headers = {
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
-      ...signPush(secrets, delivery.intent_id, timestamp, signedBody),
+      ...signPush(secrets, delivery.intent_id, timestamp, body),
     };
     const timeoutMs = agent.delivery.timeout_ms ?? HTTP_POLICY_DEFAULTS.timeout_ms;
     const controller = new AbortController();
@@ -161,7 +162,7 @@ export class HttpPushAdapter implements BindingAdapter {
       });
       // HTTP-020: the answer's body is ignored; drain it so the connection can be reused.
       response.body.dump().catch(() => {});
-      return classifyStatus(response.statusCode, response.headers['retry-after'], this.ctx.faults);
+      return classifyStatus(response.statusCode, response.headers['retry-after']);
     } catch (error) {
       if (this.stopped) return undefined;
       return { ok: false, failure: classifyError(error, controller.signal.reason === TIMED_OUT) };
@@ -170,20 +171,14 @@ export class HttpPushAdapter implements BindingAdapter {
       this.inFlight.delete(controller);
     }
   }
-
-  private async intentCreatedAtSeconds(intentId: string): Promise<number> {
-    const intent = await this.ctx.store.read((tx) => tx.getIntent(intentId));
-    return Math.floor(Date.parse(intent?.created_at ?? new Date().toISOString()) / 1000);
-  }
 }
 
 /** HTTP-020..HTTP-023, HTTP-026 (Retry-After on any failed answer; an unparseable one is ignored). */
-export function classifyStatus(status: number, retryAfter: string | string[] | undefined, faults: FaultSet = NO_FAULTS): Outcome {
+export function classifyStatus(status: number, retryAfter: string | string[] | undefined): Outcome {
   if (status >= 200 && status < 300) return { ok: true };
   const failure: AttemptFailure = { error: 'http_status', statusCode: status };
-  if (status === 410 && !faults.has('gone-retried')) failure.final = true;
-  else if (status >= 500 && faults.has('no-retry-after-5xx')) failure.final = true;
-  else if (!faults.has('retry-after-ignored')) {
+  if (status === 410) failure.final = true;
+  else {
     const value = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
     const ms = parseRetryAfter(value, Date.now());
     if (ms !== undefined) failure.retryAfterMs = ms;

@@ -35,8 +35,8 @@ export function agentRoutes(auth: Authenticator) {
       if (address.startsWith('agent://system/')) {
         throw new Problem('validation_failed', 'addresses under agent://system/ are reserved', [{ pointer: '/address', message: 'the first segment system is reserved', keyword: 'reserved', location: 'params' }]);
       }
-      const previous = ctx.faults.has('policy-update-merges') ? (await ctx.store.read((tx) => tx.getAgent(address)))?.delivery : undefined;
-      const policy = effectivePolicy(previous && previous.binding === body.delivery.binding ? { ...previous, ...body.delivery } : body.delivery);
+      // AGT-006: an update replaces the delivery policy as a whole (omitted fields take their defaults).
+      const policy = effectivePolicy(body.delivery);
       if (!ctx.engine.adapterFor(policy.binding)) {
         throw new Problem('validation_failed', `binding ${policy.binding} is not supported by this server`, [{ pointer: '/delivery/binding', message: 'binding not supported', keyword: 'enum', location: 'body' }]);
       }
@@ -85,7 +85,7 @@ export function agentRoutes(auth: Authenticator) {
         tx.onCommit(() => void ctx.engine.wake(address));
         return { agent, created: !existing };
       });
-      if (oldKeyHash && !ctx.faults.has('rotated-key-still-valid')) auth.forget(oldKeyHash);
+      if (oldKeyHash) auth.forget(oldKeyHash);
       const answer: Json = { ok: true, agent: toWireAgent(result.agent), created: result.created };
       if (apiKey) answer.api_key = apiKey;
       if (secret) answer.secret = secret;

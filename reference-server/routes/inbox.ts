@@ -47,7 +47,7 @@ async function decide(ctx: ServerContext, tx: StoreTx, caller: Caller, threadId:
 
   const task = intent.human_task;
   const outcome = body.outcome ?? DEFAULT_OUTCOME[action];
-  if (task?.allowed_outcomes && !task.allowed_outcomes.includes(outcome) && !ctx.faults.has('outcome-not-checked')) {
+  if (task?.allowed_outcomes && !task.allowed_outcomes.includes(outcome)) {
     throw new Problem('outcome_not_allowed', `outcome ${outcome} is not one of ${task.allowed_outcomes.join(', ')}`);
   }
   const comment = action === 'reply' ? body.message : body.comment;
@@ -59,8 +59,8 @@ async function decide(ctx: ServerContext, tx: StoreTx, caller: Caller, threadId:
   const result = { task_result: taskResult };
   await ctx.engine.settleOpen(tx, intent);
   const applied = action === 'reject'
-    ? await ctx.intents.apply(tx, intent, 'fail', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result, error: { code: 'task_rejected', message: `rejected: ${outcome}` } } })
-    : await ctx.intents.apply(tx, intent, 'complete', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result } });
+    ? await ctx.transitions.apply(tx, intent, 'fail', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result, error: { code: 'task_rejected', message: `rejected: ${outcome}` } } })
+    : await ctx.transitions.apply(tx, intent, 'complete', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result } });
   // INBOX-013: the comment or reply goes into the thread's messages, authored by the decider.
   const latest = (await tx.getThread(thread.owner_agent, threadId)) ?? thread;
   const messages = comment !== undefined && comment !== '' ? [...latest.messages, { at: applied.event.at, author: actorOf(caller), text: comment }] : latest.messages;

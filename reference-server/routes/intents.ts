@@ -76,7 +76,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('getIntent', async (req, _reply, caller) => {
     const id = intentId(req.params);
     const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? 0;
-    const read = (tx: StoreTx) => ctx.faults.has('foreign-read') ? loadIntent(tx, id, { ...caller, admin: true }, 'read') : loadIntent(tx, id, caller, 'read');
+    const read = (tx: StoreTx) => loadIntent(ctx, tx, id, caller, 'read');
     let intent = await ctx.store.read(read);
     if (wait > 0 && !isTerminalIntent(intent)) {
       // SSE-020: long poll until terminal or wait_seconds.
@@ -109,7 +109,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     const id = intentId(req.params);
     const { delivery_id: deliveryId } = req.body as { delivery_id?: string };
     return ctx.store.write(async (tx) => {
-      const intent = await loadIntent(tx, id, caller, ctx.faults.has('foreign-ack-accepted') ? 'read' : 'receiver');
+      const intent = await loadIntent(ctx, tx, id, caller, 'ack');
       return writeResponse(await ctx.engine.ackInTx(tx, intent, deliveryId, actorOf(caller)));
     });
   });
@@ -118,12 +118,12 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     r.handle(operation, async (req, reply, caller) => {
       const id = intentId(req.params);
       return idempotentWrite(ctx, req, reply, caller, `${operation}:${id}`, async (tx: StoreTx) => {
-        const intent = await loadIntent(tx, id, caller, 'receiver');
+        const intent = await loadIntent(ctx, tx, id, caller, 'result');
         const write = toWrite(req.body as never, intent);
         await ctx.engine.assertDeliveryOf(tx, intent, (req.body as { delivery_id?: string }).delivery_id);
         // DLV-018: a result also acknowledges the open delivery.
         await ctx.engine.settleOpen(tx, intent);
-        const applied = await ctx.intents.apply(tx, intent, write.op, { actor: actorOf(caller), patch: write.patch, waitingReason: write.waitingReason, details: write.details });
+        const applied = await ctx.transitions.apply(tx, intent, write.op, { actor: actorOf(caller), patch: write.patch, waitingReason: write.waitingReason, details: write.details });
         return writeResponse(applied);
       });
     });
@@ -143,15 +143,15 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     const id = intentId(req.params);
     const { reason } = req.body as { reason?: string };
     return idempotentWrite(ctx, req, reply, caller, `cancelIntent:${id}`, async (tx) => {
-      const intent = await loadIntent(tx, id, caller, ctx.faults.has('receiver-can-cancel') ? 'read' : 'sender');
-      return writeResponse(await ctx.intents.apply(tx, intent, 'cancel', { actor: actorOf(caller), patch: reason ? { reason } : {} }));
+      const intent = await loadIntent(ctx, tx, id, caller, 'cancel');
+      return writeResponse(await ctx.transitions.apply(tx, intent, 'cancel', { actor: actorOf(caller), patch: reason ? { reason } : {} }));
     });
   });
 
   r.handle('redeliverIntent', async (req, _reply, caller) => {
     const id = intentId(req.params);
     return ctx.store.write(async (tx) => {
-      const intent = await loadIntent(tx, id, caller, 'read');
+      const intent = await loadIntent(ctx, tx, id, caller, 'read');
       return writeResponse(await ctx.engine.redeliverInTx(tx, intent, actorOf(caller)));
     });
   });

@@ -8,7 +8,7 @@ import { Problem } from '../errors.js';
 import type { Authenticator } from '../auth.js';
 import type { Caller } from '../model.js';
 import type { ServerContext } from '../context.js';
-import { NO_FAULTS, type FaultSet } from '../faults.js';
+import { MAX_PAYLOAD_BYTES } from '../limits.js';
 
 declare module 'fastify' {
   interface FastifyRequest { caller?: Caller }
@@ -27,9 +27,6 @@ export class RouteRegistrar {
     this.handlers.set(id, handler);
   }
 }
-
-/** INT-010: the serialized payload limit, checked before the schema. */
-export const MAX_PAYLOAD_BYTES = 131072;
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{8,128}$/;
 
@@ -50,7 +47,7 @@ export function methodsFor(path: string): string[] {
   return [...new Set(ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method))];
 }
 
-export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fallbacks: RouteRegistrar, auth: Authenticator, faults: FaultSet = NO_FAULTS): void {
+export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fallbacks: RouteRegistrar, auth: Authenticator): void {
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0];
     const allowed = methodsFor(path);
@@ -68,12 +65,11 @@ export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fal
   for (const spec of routes) {
     const handler = registrar.handlers.get(spec.id) ?? fallbacks.handlers.get(spec.id);
     if (!handler) throw new Error(`no handler for route ${spec.id}`);
-    for (const url of fastifyPaths(spec.path)) mountOne(app, spec, url, handler, auth, faults);
+    for (const url of fastifyPaths(spec.path)) mountOne(app, spec, url, handler, auth);
   }
 }
 
-function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: RouteHandler, auth: Authenticator, faults: FaultSet): void {
-  const payloadLimit = faults.has('payload-limit-off-by-one') ? MAX_PAYLOAD_BYTES - 1 : MAX_PAYLOAD_BYTES;
+function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: RouteHandler, auth: Authenticator): void {
   const schema: Record<string, unknown> = {};
   if (spec.body) schema.body = { $ref: schemaId(spec.body) };
   if (spec.query) schema.querystring = spec.query;
@@ -100,9 +96,9 @@ function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: R
       // The payload's serialization can outgrow its text only through numbers ("1e20" prints 21
       // characters): a body under a sixth of the limit cannot hold a payload over it (no re-serializing).
       const bodyBytes = Number(req.headers['content-length'] ?? Number.POSITIVE_INFINITY);
-      if (spec.body === 'intent-create-request' && !(bodyBytes * 6 <= payloadLimit)) {
+      if (spec.body === 'intent-create-request' && !(bodyBytes * 6 <= MAX_PAYLOAD_BYTES)) {
         const payload = (req.body as { payload?: unknown } | undefined)?.payload;
-        if (payload !== undefined && Buffer.byteLength(JSON.stringify(payload)) > payloadLimit) {
+        if (payload !== undefined && Buffer.byteLength(JSON.stringify(payload)) > MAX_PAYLOAD_BYTES) {
           throw new Problem('payload_too_large', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes serialized`);
         }
       }
