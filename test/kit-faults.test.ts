@@ -1,5 +1,5 @@
 // Issue 7: the kit is worth the bugs it catches and the correct servers it does not fail.
-// Every fault mode of the reference server (reference-server/faults.ts) is booted in process and
+// Every fault mode of the reference server (reference-server-faults/) is booted in process and
 // the kit runs against it with the groups that cite the fault's area; the run must exit 1 with a
 // newly failing case citing that area. The correct server runs twice with different seeds (the CI
 // size of `npm run flake-check`) and must pass everything; the first of those runs is the control
