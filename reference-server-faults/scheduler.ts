@@ -1,6 +1,6 @@
 // Faults in the durable-timer scheduler: a timer kind whose handler does nothing, and timers
 // scheduled at the wrong times. The scheduler instance is the real one with two methods replaced.
-import type { Scheduler, TimerHandler } from '../reference-server/timers.js';
+import type { Scheduler, TimerHandler } from '../reference-server/scheduler.js';
 import { LEASE_TIMER as LEASE } from '../reference-server/delivery/engine.js';
 import { DEADLINE_TIMER as DEADLINE } from '../reference-server/timers/deadline.js';
 import { REMINDER_TIMER as REMINDER } from '../reference-server/timers/reminders.js';

@@ -6,12 +6,13 @@ import { SqliteStore } from './store/sqlite.js';
 import { PostgresStore } from './store/postgres.js';
 import { installPostgresCluster } from './store/postgres-cluster.js';
 import type { Store } from './store/store.js';
-import { Scheduler } from './timers.js';
+import { Scheduler } from './scheduler.js';
 import { Notifier } from './notifier.js';
 import { IntentService } from './intents.js';
 import { IntentTransitions } from './transitions.js';
 import { withPolicies } from './policies.js';
 import type { ServerSeams } from './seams.js';
+import { DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MIN_LEASE_SECONDS, DEFAULT_SSE_HIGH_WATER_MARK } from './limits.js';
 import { DeliveryEngine } from './delivery/engine.js';
 import { bindingAdapters } from './delivery/index.js';
 import { installIntentTimers } from './timers/index.js';
@@ -71,9 +72,9 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     testClock: options.testClock ?? false,
     allowPrivateCallbacks: options.allowPrivateCallbacks ?? false,
     strictAddresses: options.strictAddresses ?? false,
-    keepaliveSeconds: Math.min(15, Math.max(1, options.keepaliveSeconds ?? 15)),
-    sseHighWaterMark: options.sseHighWaterMark ?? 1024 * 1024,
-    minLeaseSeconds: options.minLeaseSeconds ?? 0.05,
+    keepaliveSeconds: Math.min(DEFAULT_KEEPALIVE_SECONDS, Math.max(1, options.keepaliveSeconds ?? DEFAULT_KEEPALIVE_SECONDS)),
+    sseHighWaterMark: options.sseHighWaterMark ?? DEFAULT_SSE_HIGH_WATER_MARK,
+    minLeaseSeconds: options.minLeaseSeconds ?? DEFAULT_MIN_LEASE_SECONDS,
     secretOverlapMs: options.secretOverlapMs,
   };
   const opened = typeof options.store === 'object' ? options.store : openStore(options.store ?? 'sqlite:./axp.db');
@@ -91,7 +92,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const intents = new IntentService(clock, transitions, engine);
   const ctx: ServerContext = {
     settings, store, clock, scheduler, notifier, engine, intents, transitions, policies, sse: new SseRegistry(),
-    shutdown: shutdown.signal, policyChecks: [], supportedIntentTypes: [],
+    shutdown: shutdown.signal,
   };
   for (const adapter of bindingAdapters(ctx, { pushInterceptors: seams.pushInterceptors })) engine.registerBinding(adapter);
   installIntentTimers(ctx);

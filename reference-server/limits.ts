@@ -30,12 +30,18 @@ export const DEFAULT_MIN_LEASE_SECONDS = 0.05;
 /** HTTP-012: how long a rotated-out signing secret keeps signing beside the new one. */
 export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
+/** An agent's delivery policy where its registration leaves a field out (AGT-006). */
+export const POLICY_DEFAULTS = {
+  max_delivery_attempts: 3, initial_delay_ms: 1000, max_delay_ms: 60000, multiplier: 2, lease_seconds: 30,
+} as const;
+export const HTTP_POLICY_DEFAULTS = { timeout_ms: 15000, max_concurrency: 8 } as const;
+
 /** The advertised ranges of the delivery-policy fields (AGT-020..AGT-023) and wait_seconds. */
 export const POLICY_RANGES = {
   wait_seconds: { min: 0, max: MAX_WAIT_SECONDS, default: DEFAULT_WAIT_SECONDS },
-  lease_seconds: { max: 3600, default: 30 },
-  initial_delay_ms: { min: 1, max: 3600000, default: 1000 },
-  max_delay_ms: { min: 1, max: 86400000, default: 60000 },
-  timeout_ms: { min: 1, max: 120000, default: 15000 },
-  max_delivery_attempts: { min: 1, max: 20, default: 3 },
+  lease_seconds: { max: 3600, default: POLICY_DEFAULTS.lease_seconds },
+  initial_delay_ms: { min: 1, max: 3600000, default: POLICY_DEFAULTS.initial_delay_ms },
+  max_delay_ms: { min: 1, max: 86400000, default: POLICY_DEFAULTS.max_delay_ms },
+  timeout_ms: { min: 1, max: 120000, default: HTTP_POLICY_DEFAULTS.timeout_ms },
+  max_delivery_attempts: { min: 1, max: 20, default: POLICY_DEFAULTS.max_delivery_attempts },
 } as const;

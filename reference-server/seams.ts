@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Store } from './store/store.js';
 import type { Notifier } from './notifier.js';
-import type { Scheduler } from './timers.js';
+import type { Scheduler } from './scheduler.js';
 import type { Authenticator } from './auth.js';
 import type { ServerPolicies } from './policies.js';
 

@@ -15,7 +15,7 @@ import type { IntentTransitions } from '../transitions.js';
 import { specRetry, type RetryPolicy } from '../policies.js';
 import type { Notifier } from '../notifier.js';
 import type { Store, StoreTx } from '../store/store.js';
-import type { Scheduler } from '../timers.js';
+import type { Scheduler } from '../scheduler.js';
 import {
   HTTP_POLICY_DEFAULTS, POLICY_DEFAULTS,
   type AgentRecord, type Binding, type Delivery, type DeliveryPolicy, type DeliveryRecord, type Intent,
@@ -29,6 +29,10 @@ export interface BindingAdapter {
   onReady?(agent: AgentRecord): void;
   /** push: true while this process still awaits the receiver's answer to that delivery. */
   awaitingAnswer?(deliveryId: string): boolean;
+  /** At registration: throw a Problem to refuse a delivery policy this binding cannot serve. */
+  checkPolicy?(policy: DeliveryPolicy, address: string): Promise<void>;
+  /** Intent types the server handles itself through this binding (capabilities, INTL-001). */
+  readonly handledIntentTypes?: readonly string[];
   start?(): Promise<void> | void;
   stop?(): Promise<void> | void;
 }
@@ -45,7 +49,7 @@ export interface ClaimOptions {
   inTx?: (tx: StoreTx, intent: Intent, delivery: DeliveryRecord) => Promise<void>;
   /**
    * At most this many leased deliveries for the agent once the claim is done, counted in the store
-   * (issue 11: http max_concurrency across every process on a shared database, HTTP-030).
+   * (HTTP-030: http max_concurrency holds across every process on a shared database).
    */
   maxLeased?: number;
 }
@@ -105,7 +109,7 @@ export function toWireDelivery(intent: Intent, row: DeliveryRecord, fallbackLeas
 
 export class DeliveryEngine {
   private readonly adapters = new Map<Binding, BindingAdapter>();
-  /** Issue 4: intents the platform handles itself go to its internal agent, whatever to_agent says. */
+  /** INTL-002: intents the platform handles itself go to its internal agent, whatever to_agent says. */
   private readonly routers: ((intent: Intent) => string | undefined)[] = [];
 
   constructor(
@@ -149,6 +153,16 @@ export class DeliveryEngine {
 
   bindings(): Binding[] {
     return [...this.adapters.keys()];
+  }
+
+  /** Every binding's registration check of a delivery policy (a Problem refuses it). */
+  async checkPolicy(policy: DeliveryPolicy, address: string): Promise<void> {
+    for (const adapter of this.adapters.values()) await adapter.checkPolicy?.(policy, address);
+  }
+
+  /** The intent types the server handles itself (supported_intent_types). */
+  supportedIntentTypes(): string[] {
+    return [...new Set([...this.adapters.values()].flatMap((a) => a.handledIntentTypes ?? []))];
   }
 
   adapterFor(binding: Binding): BindingAdapter | undefined {

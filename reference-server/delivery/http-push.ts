@@ -11,7 +11,7 @@ import { parseRetryAfter } from '../wire/backoff.js';
 import { signPush } from '../wire/signature.js';
 import { CALLBACK_REFUSED_CODE, assertCallbackAllowed, guardedLookup, literalHostRefused } from '../security/ssrf.js';
 import { signingSecrets } from './secrets.js';
-import { HTTP_POLICY_DEFAULTS, type AgentRecord, type Delivery } from '../model.js';
+import { HTTP_POLICY_DEFAULTS, type AgentRecord, type Delivery, type DeliveryPolicy } from '../model.js';
 import type { AttemptFailure, BindingAdapter } from './engine.js';
 import type { ServerContext } from '../context.js';
 
@@ -29,14 +29,6 @@ export interface HttpPushOptions {
   log?: (message: string, error?: unknown) => void;
   /** undici interceptors every push passes through (an egress proxy, tracing). */
   interceptors?: Dispatcher.DispatcherComposeInterceptor[];
-}
-
-/** The http binding: its adapter, plus the registration-time SSRF check (SEC-020, SEC-023, HTTP-032). */
-export function httpBinding(ctx: ServerContext, options: HttpPushOptions = {}): HttpPushAdapter {
-  ctx.policyChecks.push(async (policy) => {
-    if (policy.binding === 'http' && policy.url !== undefined) await assertCallbackAllowed(policy.url, ctx.settings.allowPrivateCallbacks);
-  });
-  return new HttpPushAdapter(ctx, options);
 }
 
 export class HttpPushAdapter implements BindingAdapter {
@@ -74,6 +66,11 @@ export class HttpPushAdapter implements BindingAdapter {
     void this.pump(agent.address);
   }
 
+  /** SEC-020, SEC-023, HTTP-032: a callback URL is checked at registration too, not only per push. */
+  async checkPolicy(policy: DeliveryPolicy): Promise<void> {
+    if (policy.binding === 'http' && policy.url !== undefined) await assertCallbackAllowed(policy.url, this.ctx.settings.allowPrivateCallbacks);
+  }
+
   awaitingAnswer(deliveryId: string): boolean {
     return this.pushing.has(deliveryId);
   }
@@ -102,7 +99,7 @@ export class HttpPushAdapter implements BindingAdapter {
         if (free <= 0) return; // HTTP-030: a finishing push pumps again
         const timeoutMs = agent.delivery.timeout_ms ?? HTTP_POLICY_DEFAULTS.timeout_ms;
         // DLV-005: the lease the receiver sees is timeout_ms; the lease timer waits a margin longer.
-        // Issue 11: on a shared database the other processes' pushes count too (the backstop re-pumps).
+        // HTTP-030: on a shared database the other processes' pushes count too (the backstop re-pumps).
         const maxLeased = this.ctx.store.kind === 'postgres' ? agent.delivery.max_concurrency ?? HTTP_POLICY_DEFAULTS.max_concurrency : undefined;
         const deliveries = await this.ctx.engine.claim(address, { limit: free, leaseMs: timeoutMs, leaseGraceMs: PUSH_LEASE_MARGIN_MS, markDelivered: false, maxLeased });
         for (const delivery of deliveries) this.launch(lane, agent, delivery);

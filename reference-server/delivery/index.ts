@@ -1,6 +1,6 @@
 // Every binding adapter, in one list. The pull bindings (stream, poll) have nothing to push: the
 // agent fetches through their routes (routes/stream.ts, routes/poll.ts), which claim from the engine.
-import { httpBinding, type HttpPushOptions } from './http-push.js';
+import { HttpPushAdapter, type HttpPushOptions } from './http-push.js';
 import { InboxAdapter } from './inbox.js';
 import { InternalAdapter } from './internal.js';
 import type { BindingAdapter } from './engine.js';
@@ -18,5 +18,5 @@ export interface BindingOptions {
 }
 
 export function bindingAdapters(ctx: ServerContext, options: BindingOptions = {}): BindingAdapter[] {
-  return [streamAdapter, pollAdapter, httpBinding(ctx, { log: warn, interceptors: options.pushInterceptors }), new InboxAdapter(ctx, warn), new InternalAdapter(ctx, warn)];
+  return [streamAdapter, pollAdapter, new HttpPushAdapter(ctx, { log: warn, interceptors: options.pushInterceptors }), new InboxAdapter(ctx, warn), new InternalAdapter(ctx, warn)];
 }

@@ -33,10 +33,10 @@ function delaySeconds(intent: Pick<Intent, 'payload'>): number | undefined {
 
 export class InternalAdapter extends InTxPushAdapter {
   readonly binding = 'internal' as const;
+  readonly handledIntentTypes = HANDLED_TYPES;
 
   constructor(ctx: ServerContext, log: AdapterLog = () => {}) {
     super(ctx, 'internal: handling intents', log);
-    ctx.supportedIntentTypes.push(...HANDLED_TYPES.filter((t) => !ctx.supportedIntentTypes.includes(t)));
     ctx.engine.routeIntents((intent) => (HANDLED_TYPES.includes(intent.intent_type) ? INTERNAL_AGENT : undefined));
     // INTL-004: a bad payload to an agent registered as internal is refused at create (the throw
     // rolls the create back); to any other address it is accepted and fails on delivery.

@@ -7,9 +7,7 @@ import { addressFromParams, assertSelfOrAdmin } from './common.js';
 import type { AgentRecord, DeliveryPolicy, Json } from '../model.js';
 import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
-
-/** HTTP-012: how long a rotated-out secret keeps signing beside the new one. */
-export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
+import { SECRET_OVERLAP_MS } from '../limits.js';
 
 interface RegistrationBody {
   delivery: Partial<DeliveryPolicy> & { binding: DeliveryPolicy['binding'] };
@@ -51,7 +49,7 @@ export function agentRoutes(auth: Authenticator) {
       if (policy.lease_seconds < ctx.settings.minLeaseSeconds) {
         throw new Problem('limit_exceeded', `lease_seconds must be at least ${ctx.settings.minLeaseSeconds}`);
       }
-      for (const check of ctx.policyChecks) await check(policy, address);
+      await ctx.engine.checkPolicy(policy, address);
 
       let apiKey: string | undefined;
       let secret: string | undefined;

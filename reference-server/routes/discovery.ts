@@ -17,7 +17,7 @@ export function capabilities(ctx: ServerContext): Json {
     protocol_version: PROTOCOL_VERSION,
     server: { name: SERVER_NAME, version: SERVER_VERSION },
     capabilities: caps,
-    supported_intent_types: ctx.supportedIntentTypes,
+    supported_intent_types: ctx.engine.supportedIntentTypes(),
     bindings,
     limits: {
       max_payload_bytes: MAX_PAYLOAD_BYTES,

@@ -8,8 +8,7 @@ import { actorOf, type ErrorObject, type Intent, type Json, type WaitingReason }
 import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
 import type { StoreTx } from '../store/store.js';
-
-const DEFAULT_LIST_LIMIT = 50;
+import { DEFAULT_LIST_LIMIT } from '../limits.js';
 
 interface ResumeBody {
   action?: 'progress' | 'wait' | 'complete' | 'fail';
