@@ -8,26 +8,12 @@ import { isoAt, type Clock } from './clock.js';
 import type { StoreTx } from './store/store.js';
 import type { DeliveryEngine } from './delivery/engine.js';
 import type { Applied, IntentHook, IntentTransitions } from './transitions.js';
-import type { AgentRecord, Caller, Intent, Json } from './model.js';
+import type { AgentRecord, Caller, Intent } from './model.js';
 import { POLICY_DEFAULTS, actorOf } from './model.js';
+import type { IntentCreateRequest } from '../schemas/types.js';
 
-/** The create body after validation (schema intent-create-request). */
-export interface CreateIntentInput {
-  intent_type: string;
-  to_agent: string;
-  payload: Json;
-  correlation_id?: string;
-  reply_to?: string;
-  deadline_at?: string;
-  ttl_seconds?: number;
-  max_delivery_attempts?: number;
-  remind_after_seconds?: number;
-  remind_interval_seconds?: number;
-  max_reminders?: number;
-  escalate_to?: string;
-  human_task?: Intent['human_task'];
-  metadata?: Record<string, string>;
-}
+/** The create body after validation (schema intent-create-request), from_agent left out (INT-004). */
+export type CreateIntentInput = Omit<IntentCreateRequest, 'from_agent'>;
 
 const OPTIONAL_COPIED = ['reply_to', 'escalate_to', 'remind_after_seconds', 'remind_interval_seconds', 'max_reminders', 'human_task', 'metadata'] as const;
 

@@ -4,18 +4,10 @@ import { generateApiKey, generateSigningSecret, hashKey, type Authenticator } fr
 import { effectivePolicy } from '../delivery/engine.js';
 import { isoAt } from '../clock.js';
 import { addressFromParams, assertSelfOrAdmin } from './common.js';
-import type { AgentRecord, DeliveryPolicy, Json } from '../model.js';
+import type { AgentRecord, Json } from '../model.js';
 import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
 import { SECRET_OVERLAP_MS } from '../limits.js';
-
-interface RegistrationBody {
-  delivery: Partial<DeliveryPolicy> & { binding: DeliveryPolicy['binding'] };
-  display_name?: string;
-  rotate_key?: boolean;
-  rotate_secret?: boolean;
-  metadata?: Record<string, string>;
-}
 
 export function toWireAgent(agent: AgentRecord): Json {
   const wire: Json = { address: agent.address, delivery: agent.delivery, created_at: agent.created_at, updated_at: agent.updated_at };
@@ -28,7 +20,7 @@ export function agentRoutes(auth: Authenticator) {
   return (r: RouteRegistrar, ctx: ServerContext): void => {
     r.handle('putAgent', async (req) => {
       const address = addressFromParams(req);
-      const body = req.body as RegistrationBody;
+      const body = req.body;
       // TERM-006: the system/ namespace belongs to the server (agent://system/admin).
       if (address.startsWith('agent://system/')) {
         throw new Problem('validation_failed', 'addresses under agent://system/ are reserved', [{ pointer: '/address', message: 'the first segment system is reserved', keyword: 'reserved', location: 'params' }]);

@@ -12,6 +12,7 @@ import type { ServerContext } from '../context.js';
 
 type Action = 'approve' | 'reject' | 'reply';
 
+/** What decide() reads of a decision or reply body (schemas inbox-decision-request, inbox-reply-request). */
 interface DecisionBody { outcome?: string; comment?: string; message?: string; data?: Json }
 
 const DEFAULT_OUTCOME: Record<Action, string> = { approve: 'approved', reject: 'rejected', reply: 'replied' };
@@ -98,9 +99,9 @@ export function inboxRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     return { ok: true, thread };
   });
 
-  const decision = (action: Action): RouteHandler => async (req, reply, caller) => {
+  const decision = (action: Action): RouteHandler<'approveInboxThread' | 'rejectInboxThread' | 'replyInboxThread'> => async (req, reply, caller) => {
     const threadId = threadIdOf(req.params);
-    const body = (req.body ?? {}) as DecisionBody;
+    const body: DecisionBody = req.body;
     const owner = ownerOf(req.query);
     return idempotentWrite(ctx, req, reply, caller, `inbox.${action}:${threadId}`, (tx) => decide(ctx, tx, caller, threadId, owner, action, body));
   };
