@@ -6,9 +6,13 @@ import { SqliteStore } from './store/sqlite.js';
 import { PostgresStore } from './store/postgres.js';
 import { installPostgresCluster } from './store/postgres-cluster.js';
 import type { Store } from './store/store.js';
-import { Scheduler } from './timers.js';
+import { Scheduler } from './scheduler.js';
 import { Notifier } from './notifier.js';
 import { IntentService } from './intents.js';
+import { IntentTransitions } from './transitions.js';
+import { withPolicies } from './policies.js';
+import type { ServerSeams } from './seams.js';
+import { DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MIN_LEASE_SECONDS, DEFAULT_SSE_HIGH_WATER_MARK } from './limits.js';
 import { DeliveryEngine } from './delivery/engine.js';
 import { bindingAdapters } from './delivery/index.js';
 import { installIntentTimers } from './timers/index.js';
@@ -20,7 +24,6 @@ import { RouteRegistrar, mountRoutes } from './routes/registrar.js';
 import { pageModules, routeModules } from './routes/index.js';
 import { fallbackRoutes } from './routes/fallbacks.js';
 import type { ServerContext, ServerSettings } from './context.js';
-import { resolveFaults } from './faults.js';
 import { installOverloadProtection, type PressureLimits, type RateLimitSettings } from './overload.js';
 
 export interface BuildServerOptions {
@@ -54,8 +57,8 @@ export interface BuildServerOptions {
   rateLimit?: RateLimitSettings;
   /** Injected clock (tests); overrides testClock's own TestClock. */
   clock?: Clock;
-  /** Fault modes by name (faults.ts), to prove the conformance kit; refused unless AXP_ALLOW_FAULTS=1. */
-  faults?: string[];
+  /** Wrappers, hooks and policies a deployment plugs around the server (seams.ts). */
+  seams?: ServerSeams;
 }
 
 declare module 'fastify' {
@@ -70,19 +73,19 @@ export function openStore(spec: string): Store {
 }
 
 export async function buildServer(options: BuildServerOptions = {}): Promise<FastifyInstance> {
-  // Checked before the first await: scripts/fault-runs.ts sets AXP_ALLOW_FAULTS only around this call.
-  const faults = resolveFaults(options.faults);
+  const seams = options.seams ?? {};
   const settings: ServerSettings = {
     adminKeyOrigin: 'given',
     testClock: options.testClock ?? false,
     allowPrivateCallbacks: options.allowPrivateCallbacks ?? false,
     strictAddresses: options.strictAddresses ?? false,
-    keepaliveSeconds: Math.min(15, Math.max(1, options.keepaliveSeconds ?? 15)),
-    sseHighWaterMark: options.sseHighWaterMark ?? 1024 * 1024,
-    minLeaseSeconds: options.minLeaseSeconds ?? 0.05,
+    keepaliveSeconds: Math.min(DEFAULT_KEEPALIVE_SECONDS, Math.max(1, options.keepaliveSeconds ?? DEFAULT_KEEPALIVE_SECONDS)),
+    sseHighWaterMark: options.sseHighWaterMark ?? DEFAULT_SSE_HIGH_WATER_MARK,
+    minLeaseSeconds: options.minLeaseSeconds ?? DEFAULT_MIN_LEASE_SECONDS,
     secretOverlapMs: options.secretOverlapMs,
   };
-  const store = typeof options.store === 'object' ? options.store : openStore(options.store ?? 'sqlite:./axp.db');
+  const opened = typeof options.store === 'object' ? options.store : openStore(options.store ?? 'sqlite:./axp.db');
+  const store = seams.store ? seams.store(opened) : opened;
   let admin: AdminKey;
   try {
     admin = await resolveAdminKey(store, options.adminKey ?? process.env.AXP_ADMIN_KEY, options.rotateAdminKey);
@@ -97,33 +100,36 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const log = (message: string, error: unknown) => app.log.error({ err: error }, message);
 
   const shutdown = new AbortController();
-  const notifier = new Notifier();
-  const scheduler = new Scheduler(store, clock, log);
-  const intents = new IntentService(clock, notifier, faults);
-  const engine = new DeliveryEngine(store, clock, scheduler, notifier, intents, faults);
-  intents.attach(engine);
+  const policies = withPolicies(seams.policies);
+  const notifier = seams.notifier ? seams.notifier(new Notifier()) : new Notifier();
+  const scheduler = seams.scheduler ? seams.scheduler(new Scheduler(store, clock, log)) : new Scheduler(store, clock, log);
+  const transitions = new IntentTransitions(clock, notifier);
+  const engine = new DeliveryEngine(store, clock, scheduler, notifier, transitions, policies.retry);
+  const intents = new IntentService(clock, transitions, engine);
   const ctx: ServerContext = {
-    settings, store, clock, scheduler, notifier, engine, intents, sse: new SseRegistry(faults),
-    shutdown: shutdown.signal, policyChecks: [], supportedIntentTypes: [], faults,
+    settings, store, clock, scheduler, notifier, engine, intents, transitions, policies, sse: new SseRegistry(),
+    shutdown: shutdown.signal,
   };
-  for (const adapter of bindingAdapters(ctx)) engine.registerBinding(adapter);
+  for (const adapter of bindingAdapters(ctx, { pushInterceptors: seams.pushInterceptors })) engine.registerBinding(adapter);
   installIntentTimers(ctx);
   app.decorate('axp', ctx);
 
-  const auth = new Authenticator({ sha256: admin.hash }, store);
+  const authenticator = new Authenticator({ sha256: admin.hash }, store);
+  const auth = seams.authenticator ? seams.authenticator(authenticator) : authenticator;
   await installOverloadProtection(app, options.pressure, options.rateLimit);
-  installPlumbing(app, (error) => log('request failed', error), faults);
+  installPlumbing(app, (error) => log('request failed', error));
+  for (const install of seams.http ?? []) await install(app);
   const registrar = new RouteRegistrar();
   for (const module of routeModules(auth)) module(registrar, ctx);
   const fallbacks = new RouteRegistrar();
   fallbackRoutes(fallbacks);
-  mountRoutes(app, registrar, fallbacks, auth, faults);
+  mountRoutes(app, registrar, fallbacks, auth);
   for (const page of pageModules) page(app);
 
-  // Issue 11: several processes on one database (cross-process wake-ups, backstop, shared test clock).
-  if (store instanceof PostgresStore) {
+  // Several processes on one database: cross-process wake-ups, a polling backstop, a shared test clock.
+  if (opened instanceof PostgresStore) {
     try {
-      await installPostgresCluster(app, ctx, store);
+      await installPostgresCluster(app, ctx, opened);
     } catch (error) {
       await store.close().catch(() => {});
       throw error;

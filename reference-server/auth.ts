@@ -65,7 +65,7 @@ export class Authenticator {
     let address = this.cache.get(hash);
     if (!address) {
       address = (await this.store.read((tx) => tx.findAgentByKeyHash(hash)))?.address;
-      // A shared store (issue 11) has writers in other processes: a key they rotate must stop at once here too.
+      // A store shared by several processes has writers elsewhere: a key they rotate must stop at once here too (SEC-006).
       if (address && this.store.kind !== 'postgres') this.cache.set(hash, address);
     }
     if (!address) throw new Problem('unauthorized', 'unknown API key');

@@ -2,8 +2,7 @@
 // npx axp-server [--port 8080] [--host 127.0.0.1] [--store sqlite:./axp.db | memory | postgres://USER@HOST:PORT/DB] [--admin-key KEY | --rotate-admin-key] …
 import { Command, InvalidArgumentError } from 'commander';
 import { buildServer } from './app.js';
-import { SERVER_VERSION } from './routes/discovery.js';
-import { ALLOW_FAULTS_ENV, FaultsNotAllowedError, faultListing, resolveFaults } from './faults.js';
+import { SERVER_VERSION } from './limits.js';
 
 const integer = (min: number, max: number) => (value: string): number => {
   const n = Number(value);
@@ -28,7 +27,7 @@ const program = new Command()
   .option('--max-event-loop-delay <ms>', 'answer 503 overloaded beyond this mean event-loop delay (0 = off)', integer(0, 60_000), 1000)
   .option('--max-rss-mb <mb>', 'answer 503 overloaded beyond this resident memory (0 = off)', integer(0, 1_048_576), 0)
   .option('--rate-limit <n>', 'per-key limit, requests per minute (429 rate_limited); off when absent', integer(1, 1_000_000))
-  .option('--fault <names>', `switch on a fault mode, a deliberate bug for testing conformance kits (needs ${ALLOW_FAULTS_ENV}=1); repeatable or comma-separated`, (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .option('--fault <names>', 'switch on a fault mode, a deliberate bug for testing conformance kits (needs AXP_ALLOW_FAULTS=1); repeatable or comma-separated', (value: string, previous: string[]) => [...previous, value], [] as string[])
   .option('--list-faults', 'print every fault mode (name and description) and exit', false);
 
 program.parse();
@@ -38,25 +37,29 @@ const opts = program.opts<{
   maxEventLoopDelay: number; maxRssMb: number; rateLimit?: number; fault: string[]; listFaults: boolean;
 }>();
 
-if (opts.listFaults) {
-  console.log(faultListing());
+// Fault modes live outside the server (reference-server-faults/): loaded only when asked for.
+const faulty = opts.listFaults || opts.fault.length > 0 ? await import('../reference-server-faults/index.js') : undefined;
+if (faulty && opts.listFaults) {
+  console.log(faulty.faultListing());
   process.exit(0);
 }
-try {
-  resolveFaults(opts.fault);
-} catch (error) {
-  if (!(error instanceof FaultsNotAllowedError)) throw error;
-  console.error(`axp-server: ${error.message}`);
-  process.exit(2);
+if (faulty) {
+  try {
+    faulty.resolveFaults(opts.fault);
+  } catch (error) {
+    if (!(error instanceof faulty.FaultsNotAllowedError)) throw error;
+    console.error(`axp-server: ${error.message}`);
+    process.exit(2);
+  }
 }
 
 const adminKey = opts.adminKey ?? process.env.AXP_ADMIN_KEY;
-const app = await buildServer({
+const app = await (faulty?.buildServer ?? buildServer)({
   store: opts.store, adminKey, rotateAdminKey: opts.rotateAdminKey, testClock: opts.testClock, allowPrivateCallbacks: opts.allowPrivateCallbacks,
   strictAddresses: opts.strictAddresses, keepaliveSeconds: opts.keepaliveSeconds, logger: opts.log,
   pressure: { maxEventLoopDelayMs: opts.maxEventLoopDelay, maxRssBytes: opts.maxRssMb * 1024 * 1024 },
   rateLimit: opts.rateLimit ? { max: opts.rateLimit } : undefined,
-  faults: opts.fault,
+  ...(faulty ? { faults: opts.fault } : {}),
 });
 const url = await app.listen({ port: opts.port, host: opts.host });
 console.log(`axp-server listening on ${url}`);

@@ -66,7 +66,7 @@ export class TestClock implements Clock {
     return { cancel: () => { entry.cancelled = true; } };
   }
   /**
-   * Issue 11: another process moved the shared test clock (and fired what fell due there); follow
+   * Several processes on one database: another process moved the shared test clock (and fired what fell due there); follow
    * it without firing anything here.
    */
   syncTo(ms: number): void {

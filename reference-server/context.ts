@@ -1,49 +1,44 @@
-// What app.ts builds once and hands to every route module, binding adapter and timer handler.
+// What app.ts builds once and hands to every route module, binding adapter and timer handler:
+// the server's parts and settings, fixed for the server's life (no field is reassigned, no list grows).
 import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
-import type { Scheduler } from './timers.js';
+import type { Scheduler } from './scheduler.js';
 import type { Notifier } from './notifier.js';
 import type { DeliveryEngine } from './delivery/engine.js';
 import type { IntentService } from './intents.js';
+import type { IntentTransitions } from './transitions.js';
 import type { SseRegistry } from './sse.js';
-import type { DeliveryPolicy } from './model.js';
-import type { FaultSet } from './faults.js';
-
-/** A check on a delivery policy at registration (issue 4: SSRF on callback URLs); throw a Problem to refuse. */
-export type PolicyCheck = (policy: DeliveryPolicy, address: string) => Promise<void>;
+import type { ServerPolicies } from './policies.js';
 
 export interface ServerSettings {
   /** The admin key when this start knows it: given, or generated now (admin-key.ts); absent when an earlier start's hash was kept. */
   adminKey?: string;
   /** How the admin key was settled at start. */
   adminKeyOrigin: 'given' | 'generated' | 'rotated' | 'stored';
-  testClock: boolean;
-  allowPrivateCallbacks: boolean;
-  strictAddresses: boolean;
+  readonly testClock: boolean;
+  readonly allowPrivateCallbacks: boolean;
+  readonly strictAddresses: boolean;
   /** Seconds between `: keepalive` comments on SSE responses (SSE-006: at most 15). */
-  keepaliveSeconds: number;
+  readonly keepaliveSeconds: number;
   /** Bytes buffered for one SSE response before a slow consumer is cut (SSE-013). */
-  sseHighWaterMark: number;
+  readonly sseHighWaterMark: number;
   /** Lease floor the server accepts, in seconds (advertised in capabilities). */
-  minLeaseSeconds: number;
+  readonly minLeaseSeconds: number;
   /** HTTP-012: how long a rotated-out signing secret keeps signing (default 24 h). */
-  secretOverlapMs?: number;
+  readonly secretOverlapMs?: number;
 }
 
 export interface ServerContext {
-  settings: ServerSettings;
-  store: Store;
-  clock: Clock;
-  scheduler: Scheduler;
-  notifier: Notifier;
-  engine: DeliveryEngine;
-  intents: IntentService;
-  sse: SseRegistry;
-  policyChecks: PolicyCheck[];
-  /** Intent types the server itself handles (capabilities; issue 4: intent.internal.delay.v1). */
-  supportedIntentTypes: string[];
+  readonly settings: ServerSettings;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly notifier: Notifier;
+  readonly engine: DeliveryEngine;
+  readonly intents: IntentService;
+  readonly transitions: IntentTransitions;
+  readonly policies: ServerPolicies;
+  readonly sse: SseRegistry;
   /** Aborted when the server starts shutting down: long polls and SSE end early. */
-  shutdown: AbortSignal;
-  /** Issue 7: deliberate bugs (faults.ts); empty unless AXP_ALLOW_FAULTS=1 and --fault. */
-  faults: FaultSet;
+  readonly shutdown: AbortSignal;
 }

@@ -8,7 +8,7 @@ import type { SseSession } from './sse.js';
 import type { ServerContext } from './context.js';
 import type { IntentEvent } from './model.js';
 
-interface Member { session: SseSession; live: boolean; served: boolean }
+interface Member { session: SseSession }
 
 class Feed {
   readonly members = new Set<Member>();
@@ -45,7 +45,7 @@ class Feed {
   }
 
   private async runPass(): Promise<void> {
-    const members = [...this.members].filter((m) => !m.session.closed && (m.live || !m.served));
+    const members = [...this.members].filter((m) => !m.session.closed);
     if (members.length === 0) return;
     let events: IntentEvent[];
     try {
@@ -58,7 +58,6 @@ class Feed {
     }
     const frames = events.map((event) => ({ event, text: formatFrame({ id: event.seq, event: event.event_type, data: event }) }));
     for (const m of members) {
-      m.served = true;
       let text = '';
       let last = 0;
       let terminal = false;
@@ -80,14 +79,14 @@ export class EventFeeds {
 
   constructor(private readonly ctx: ServerContext) {}
 
-  /** Writes the backlog after the session's cursor (awaited), then live events unless `live` is false. */
-  observe(intentId: string, session: SseSession, live: boolean): Promise<void> {
+  /** Writes the backlog after the session's cursor (awaited), then live events. */
+  observe(intentId: string, session: SseSession): Promise<void> {
     let feed = this.feeds.get(intentId);
     if (!feed) {
       const created = new Feed(this.ctx, intentId, () => { if (this.feeds.get(intentId) === created) this.feeds.delete(intentId); });
       this.feeds.set(intentId, created);
       feed = created;
     }
-    return feed.join({ session, live, served: false });
+    return feed.join({ session });
   }
 }

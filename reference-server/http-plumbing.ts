@@ -5,7 +5,6 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv, toViolations } from '../schemas/index.js';
 import { Problem, type Violation } from './errors.js';
-import { NO_FAULTS, type FaultSet } from './faults.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** ERR-007: deeper documents would overflow the stack in later JSON handling (a 503 for an input fault). */
@@ -61,7 +60,7 @@ export function nestingExceeds(text: string, max: number): boolean {
 type Location = NonNullable<Violation['location']>;
 const LOCATIONS: Record<string, Location> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
 
-export function installPlumbing(app: FastifyInstance, log: (error: unknown) => void, faults: FaultSet = NO_FAULTS): void {
+export function installPlumbing(app: FastifyInstance, log: (error: unknown) => void): void {
   // ERR-010: only JSON bodies; anything else is 415 (Fastify answers unknown types with FST_ERR_CTP_INVALID_MEDIA_TYPE).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
@@ -87,7 +86,6 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
   const queryAjv = createAjv({ coerceTypes: true });
   const cache = new Map<string, ValidateFunction>();
   app.setValidatorCompiler(({ schema, httpPart }) => {
-    if (faults.has('schema-not-enforced') && httpPart === 'body') return () => true;
     const ajv = httpPart === 'body' ? bodyAjv : queryAjv;
     const key = `${httpPart}:${JSON.stringify(schema)}`;
     let fn = cache.get(key);
@@ -109,9 +107,6 @@ export function installPlumbing(app: FastifyInstance, log: (error: unknown) => v
     const p = toProblem(error, log);
     // Fastify refuses an oversized or unparseable body before reading it, with Connection: close.
     if (!req.raw.complete && (await drainRequest(req.raw))) reply.removeHeader('connection');
-    if (faults.has('malformed-json-500') && p.code === 'malformed_json') {
-      return reply.status(500).send({ statusCode: 500, error: 'Internal Server Error', message: error.message });
-    }
     reply.status(p.status).type('application/problem+json');
     if (p.retryAfter !== undefined) reply.header('retry-after', String(p.retryAfter));
     // SEC-002: a 401 names the scheme the key travels in.

@@ -4,4 +4,5 @@ export type { ServerContext, ServerSettings } from './context.js';
 export type { Store, StoreTx } from './store/store.js';
 export { RealClock, TestClock, type Clock } from './clock.js';
 export type { BindingAdapter } from './delivery/engine.js';
-export { FAULTS, FaultsNotAllowedError, type FaultName, type FaultSpec } from './faults.js';
+export type { ServerSeams } from './seams.js';
+export { SPEC_POLICIES, type ServerPolicies, type RetryPolicy, type IdempotencyPolicy, type AccessPolicy, type IntentOperation } from './policies.js';

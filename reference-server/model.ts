@@ -70,10 +70,7 @@ export interface DeliveryPolicy {
   max_concurrency?: number;
 }
 
-export const POLICY_DEFAULTS = {
-  max_delivery_attempts: 3, initial_delay_ms: 1000, max_delay_ms: 60000, multiplier: 2, lease_seconds: 30,
-} as const;
-export const HTTP_POLICY_DEFAULTS = { timeout_ms: 15000, max_concurrency: 8 } as const;
+export { POLICY_DEFAULTS, HTTP_POLICY_DEFAULTS } from './limits.js';
 
 export interface SigningSecret { secret: string; created_at: string; /** set once rotated out: signs until then */ expires_at?: string }
 

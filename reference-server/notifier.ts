@@ -17,7 +17,7 @@ export class Notifier {
     this.emitter.emit(topic);
     this.relay?.(topic);
   }
-  /** Issue 11: a shared store forwards every local emit to the other processes… */
+  /** A store shared by several processes forwards every local emit to the other processes… */
   relayTo(fn: (topic: Topic) => void): void {
     this.relay = fn;
   }

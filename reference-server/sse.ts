@@ -5,7 +5,6 @@
 import type { FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { formatComment, formatFrame, formatStreamTimeout, type SseFrame } from './wire/sse-format.js';
-import { NO_FAULTS, type FaultSet } from './faults.js';
 
 export type EndReason = 'wait_elapsed' | 'terminal' | 'shutdown' | 'slow_consumer';
 
@@ -92,9 +91,7 @@ export class SseSession {
   /** SSE-008: the final frame, without an id, then the end of the response. */
   end(reason: EndReason): void {
     if (this.ended) return;
-    if (this.registry.faults.has('sse-never-closes') && reason !== 'shutdown') return;
-    if (this.registry.faults.has('sse-no-final-frame')) this.raw.end();
-    else this.raw.end(formatStreamTimeout(this.cursor, reason));
+    this.raw.end(formatStreamTimeout(this.cursor, reason));
     this.finish();
   }
 
@@ -113,7 +110,6 @@ export class SseSession {
 /** Every open SSE response, so shutdown can end them with their final frame. */
 export class SseRegistry {
   private readonly open = new Set<SseSession>();
-  constructor(readonly faults: FaultSet = NO_FAULTS) {}
   add(session: SseSession): void { this.open.add(session); }
   remove(session: SseSession): void { this.open.delete(session); }
   get size(): number { return this.open.size; }

@@ -1,12 +1,12 @@
 // npm run kill-table [-- --seed N] [--shards 2] [--workers 3] [--by-area] [--fault NAME,...] [--out reports]
-// Runs the conformance kit against the reference server once per fault mode (reference-server/
-// faults.ts) and once correct (the control run), then writes <out>/kill-table.md and .json: for each
+// Runs the conformance kit against the reference server once per fault mode (reference-server-
+// faults/) and once correct (the control run), then writes <out>/kill-table.md and .json: for each
 // fault, the cases it makes fail, whether they are fixed cases or the property layer (PROP-*), and
 // whether it was caught. Default: every group for every fault (the README's table); --by-area runs
 // only the groups whose cases cite the fault's area (what CI does). Exit 1 when a fault is missed.
 import { parseArgs } from 'node:util';
 import { randomInt } from 'node:crypto';
-import { FAULTS } from '../reference-server/faults.js';
+import { FAULTS } from '../reference-server-faults/index.js';
 import { killRows, killTable, planJobs, runJobs, writeKillTable } from '../test/helpers/fault-runs.js';
 
 const { values } = parseArgs({

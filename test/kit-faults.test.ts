@@ -1,13 +1,12 @@
 // The kit is worth the bugs it catches and the correct servers it does not fail.
-// Every fault mode of the reference server (reference-server/faults.ts) is booted in process and
+// Every fault mode of the reference server (reference-server-faults/) is booted in process and
 // the kit runs against it with the groups that cite the fault's area; the run must exit 1 with a
 // newly failing case citing that area. The correct server runs twice with different seeds (the CI
 // size of `npm run flake-check`) and must pass everything; the first of those runs is the control
 // the kills are measured against. Writes reports/kill-table.md and .json.
 import { execFile } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../reference-server/index.js';
-import { ALLOW_FAULTS_ENV, FAULTS, FaultsNotAllowedError, resolveFaults } from '../reference-server/faults.js';
+import { ALLOW_FAULTS_ENV, FAULTS, FaultsNotAllowedError, buildServer, faultsOf, resolveFaults } from '../reference-server-faults/index.js';
 import { registeredCases } from '../conformance/index.js';
 import { citesArea, killRows, killTable, planJobs, runJobs, writeKillTable, type KillRow, type RunDigest } from './helpers/fault-runs.js';
 
@@ -84,7 +83,7 @@ describe('fault modes are off by default and cannot be switched on by accident',
       if (saved !== undefined) process.env[ALLOW_FAULTS_ENV] = saved;
     }
     const app = await buildServer({ store: 'memory' });
-    expect(app.axp.faults.size).toBe(0);
+    expect(faultsOf(app).size).toBe(0);
     await app.close();
   });
 

@@ -10,12 +10,12 @@ import { isoAt, type Clock } from '../clock.js';
 import { timeOrderedId } from '../ids.js';
 import { Problem } from '../errors.js';
 import { isTerminal, transition } from '../lifecycle.js';
-import { honourRetryAfter, nextDelayMs } from '../wire/backoff.js';
-import type { IntentService } from '../intents.js';
+import { honourRetryAfter } from '../wire/backoff.js';
+import type { IntentTransitions } from '../transitions.js';
+import { specRetry, type RetryPolicy } from '../policies.js';
 import type { Notifier } from '../notifier.js';
 import type { Store, StoreTx } from '../store/store.js';
-import type { Scheduler } from '../timers.js';
-import { NO_FAULTS, type FaultSet } from '../faults.js';
+import type { Scheduler } from '../scheduler.js';
 import {
   HTTP_POLICY_DEFAULTS, POLICY_DEFAULTS,
   type AgentRecord, type Binding, type Delivery, type DeliveryPolicy, type DeliveryRecord, type Intent,
@@ -29,6 +29,10 @@ export interface BindingAdapter {
   onReady?(agent: AgentRecord): void;
   /** push: true while this process still awaits the receiver's answer to that delivery. */
   awaitingAnswer?(deliveryId: string): boolean;
+  /** At registration: throw a Problem to refuse a delivery policy this binding cannot serve. */
+  checkPolicy?(policy: DeliveryPolicy, address: string): Promise<void>;
+  /** Intent types the server handles itself through this binding (capabilities, INTL-001). */
+  readonly handledIntentTypes?: readonly string[];
   start?(): Promise<void> | void;
   stop?(): Promise<void> | void;
 }
@@ -45,7 +49,7 @@ export interface ClaimOptions {
   inTx?: (tx: StoreTx, intent: Intent, delivery: DeliveryRecord) => Promise<void>;
   /**
    * At most this many leased deliveries for the agent once the claim is done, counted in the store
-   * (issue 11: http max_concurrency across every process on a shared database, HTTP-030).
+   * (HTTP-030: http max_concurrency holds across every process on a shared database).
    */
   maxLeased?: number;
 }
@@ -105,7 +109,7 @@ export function toWireDelivery(intent: Intent, row: DeliveryRecord, fallbackLeas
 
 export class DeliveryEngine {
   private readonly adapters = new Map<Binding, BindingAdapter>();
-  /** Issue 4: intents the platform handles itself go to its internal agent, whatever to_agent says. */
+  /** INTL-002: intents the platform handles itself go to its internal agent, whatever to_agent says. */
   private readonly routers: ((intent: Intent) => string | undefined)[] = [];
 
   constructor(
@@ -113,11 +117,12 @@ export class DeliveryEngine {
     private readonly clock: Clock,
     private readonly scheduler: Scheduler,
     private readonly notifier: Notifier,
-    private readonly intents: IntentService,
-    private readonly faults: FaultSet = NO_FAULTS,
+    private readonly transitions: IntentTransitions,
+    private readonly retry: RetryPolicy = specRetry,
   ) {
+    // LC-009: an intent that ends has no open delivery.
+    transitions.onTerminal((tx, intent) => this.closeIntent(tx, intent));
     scheduler.register(LEASE_TIMER, async (tx, timer) => {
-      if (this.faults.has('lease-never-expires')) return;
       const delivery = await tx.getDelivery(String(timer.data.delivery_id));
       if (delivery?.state !== 'leased') return;
       // A push in flight reports its own outcome (its timeout runs on real time, CLK-007); a test-clock
@@ -148,6 +153,16 @@ export class DeliveryEngine {
 
   bindings(): Binding[] {
     return [...this.adapters.keys()];
+  }
+
+  /** Every binding's registration check of a delivery policy (a Problem refuses it). */
+  async checkPolicy(policy: DeliveryPolicy, address: string): Promise<void> {
+    for (const adapter of this.adapters.values()) await adapter.checkPolicy?.(policy, address);
+  }
+
+  /** The intent types the server handles itself (supported_intent_types). */
+  supportedIntentTypes(): string[] {
+    return [...new Set([...this.adapters.values()].flatMap((a) => a.handledIntentTypes ?? []))];
   }
 
   adapterFor(binding: Binding): BindingAdapter | undefined {
@@ -219,8 +234,7 @@ export class DeliveryEngine {
     const out: Delivery[] = [];
     for (const pending of rows) {
       let intent = await tx.getIntent(pending.intent_id);
-      const timedOutButLive = this.faults.has('deadline-keeps-delivering') && intent?.status === 'TIMED_OUT';
-      if (!intent || (isTerminal(intent.status) && !timedOutButLive)) {
+      if (!intent || isTerminal(intent.status)) {
         await this.close(tx, pending, 'canceled');
         continue;
       }
@@ -235,7 +249,7 @@ export class DeliveryEngine {
       if ((options.markDelivered ?? true) && (intent.status === 'SUBMITTED' || intent.status === 'DELIVERED')) {
         // EVT-010: delivered names the delivery, its attempt and the binding it went out on.
         const details = { delivery_id: row.delivery_id, attempt: row.attempt, agent: row.agent, binding: agent.delivery.binding };
-        intent = (await this.intents.apply(tx, intent, 'deliver', { actor: 'system', details, patch })).intent;
+        intent = (await this.transitions.apply(tx, intent, 'deliver', { actor: 'system', details, patch })).intent;
       } else {
         intent = { ...intent, ...patch };
         await tx.updateIntent(intent);
@@ -244,9 +258,7 @@ export class DeliveryEngine {
         await this.scheduler.schedule(tx, { due_at: now + leaseMs + (options.leaseGraceMs ?? 0), kind: LEASE_TIMER, intent_id: intent.intent_id, data: { delivery_id: row.delivery_id } });
       }
       await options.inTx?.(tx, intent, row);
-      // Fault: the redelivery is built from the delivery it replaces and keeps its attempt number.
-      const sent = this.faults.has('redelivery-reuses-attempt') && row.attempt > 1 ? { ...row, attempt: row.attempt - 1 } : row;
-      out.push(toWireDelivery(intent, sent, isoAt(now)));
+      out.push(toWireDelivery(intent, row, isoAt(now)));
     }
     if (out.length > 0) await tx.putAgent(agent);
     return out;
@@ -290,15 +302,12 @@ export class DeliveryEngine {
    * is not the current delivery → 409 stale_delivery.
    */
   async ackInTx(tx: StoreTx, intent: Intent, deliveryId: string | undefined, actor: string) {
-    const open = await tx.openDelivery(intent.intent_id);
     const current = await this.currentDelivery(tx, intent);
-    const staleAccepted = this.faults.has('stale-delivery-acked') && open !== undefined;
-    if (deliveryId !== undefined && !staleAccepted && current?.delivery_id !== deliveryId) {
+    if (deliveryId !== undefined && current?.delivery_id !== deliveryId) {
       if (isTerminal(intent.status)) throw new Problem('intent_terminal');
       throw new Problem('stale_delivery', `delivery ${deliveryId} is not the intent's current delivery`);
     }
-    const named = current ?? (staleAccepted ? open : undefined);
-    const applied = await this.intents.apply(tx, intent, 'ack', { actor, details: named ? { delivery_id: named.delivery_id, attempt: named.attempt } : undefined });
+    const applied = await this.transitions.apply(tx, intent, 'ack', { actor, details: current ? { delivery_id: current.delivery_id, attempt: current.attempt } : undefined });
     await this.settleOpen(tx, intent);
     if (current?.state === 'failed') await tx.updateDelivery({ ...current, state: 'acked' });
     return applied;
@@ -340,9 +349,9 @@ export class DeliveryEngine {
       const deliveredDetails = agent ? { ...details, binding: agent.delivery.binding } : details;
       // An intent already DELIVERED by an attempt on another binding gets this attempt's delivered too (AGT-024).
       if (intent.status === 'SUBMITTED' || intent.status === 'DELIVERED') {
-        intent = (await this.intents.apply(tx, intent, 'deliver', { actor, details: deliveredDetails })).intent;
+        intent = (await this.transitions.apply(tx, intent, 'deliver', { actor, details: deliveredDetails })).intent;
       }
-      if (intent.status === 'DELIVERED') await this.intents.apply(tx, intent, 'ack', { actor, details });
+      if (intent.status === 'DELIVERED') await this.transitions.apply(tx, intent, 'ack', { actor, details });
       if (row.state === 'leased') await this.close(tx, row, 'acked');
       else await tx.updateDelivery({ ...row, state: 'acked' });
       await this.settleOpen(tx, intent);
@@ -367,14 +376,14 @@ export class DeliveryEngine {
     const exhausted = failure.final === true || row.attempt >= intent.max_delivery_attempts;
     const delay = exhausted ? undefined
       : failure.retryAfterMs !== undefined ? honourRetryAfter(policy, row.attempt, failure.retryAfterMs)
-        : this.faults.has('retry-without-backoff') ? 0 : nextDelayMs(policy, row.attempt);
+        : this.retry.delayMs(policy, row.attempt);
     const nextAt = delay === undefined ? null : this.clock.now() + delay;
     const details: Record<string, unknown> = { attempt: row.attempt, error: failure.error, next_attempt_at: nextAt === null ? null : isoAt(nextAt), delivery_id: row.delivery_id };
     if (failure.statusCode !== undefined) details.status_code = failure.statusCode;
     // INTL-014: an escalation delivery appends only what the state table allows and never fails the intent.
     const escalation = row.escalated_from !== undefined;
     const attempted = escalation && !transition(intent.status, 'attempt_failed').ok
-      ? { intent } : await this.intents.apply(tx, intent, 'attempt_failed', { actor: 'system', details });
+      ? { intent } : await this.transitions.apply(tx, intent, 'attempt_failed', { actor: 'system', details });
     if (nextAt !== null) {
       const data: Record<string, unknown> = { attempt: row.attempt + 1, agent: row.agent };
       if (row.escalated_from) data.escalated_from = row.escalated_from;
@@ -383,12 +392,11 @@ export class DeliveryEngine {
     }
     if (escalation) return;
     const failedAt = isoAt(this.clock.now());
-    if (!this.faults.has('exhaustion-stays-delivered')) await this.intents.apply(tx, attempted.intent, 'delivery_failed', {
+    await this.transitions.apply(tx, attempted.intent, 'delivery_failed', {
       actor: 'system',
       details: { attempts: row.attempt, last_error: failure.error },
       patch: { error: { code: 'delivery_failed', message: `delivery failed after ${row.attempt} attempt(s): ${failure.error}` } },
     });
-    if (this.faults.has('no-dead-letter')) return;
     await tx.putDeadLetter({
       intent_id: intent.intent_id, to_agent: row.agent, intent_type: intent.intent_type, binding: policy.binding,
       attempts: row.attempt, last_error: failure.error, last_status_code: failure.statusCode ?? null,
@@ -402,7 +410,7 @@ export class DeliveryEngine {
     if (intent.status === 'FAILED' && (!letter || letter.redelivered_at !== null)) {
       throw new Problem('illegal_transition', 'only a dead-lettered intent can be redelivered');
     }
-    const applied = await this.intents.apply(tx, intent, 'redeliver', {
+    const applied = await this.transitions.apply(tx, intent, 'redeliver', {
       actor, details: { redelivery: true }, clear: ['error'], patch: { delivery_attempt: 0, pending_with: intent.to_agent },
     });
     if (letter) await tx.putDeadLetter({ ...letter, redelivered_at: isoAt(this.clock.now()) });
@@ -410,8 +418,8 @@ export class DeliveryEngine {
     return applied;
   }
 
-  /** Called by IntentService when an intent becomes terminal. */
-  async closeIntent(tx: StoreTx, intent: Intent): Promise<void> {
+  /** LC-009: the open delivery of an intent that became terminal is canceled. */
+  private async closeIntent(tx: StoreTx, intent: Intent): Promise<void> {
     const open = await tx.openDelivery(intent.intent_id);
     if (open) await this.close(tx, open, 'canceled');
   }

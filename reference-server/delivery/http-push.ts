@@ -11,10 +11,9 @@ import { parseRetryAfter } from '../wire/backoff.js';
 import { signPush } from '../wire/signature.js';
 import { CALLBACK_REFUSED_CODE, assertCallbackAllowed, guardedLookup, literalHostRefused } from '../security/ssrf.js';
 import { signingSecrets } from './secrets.js';
-import { HTTP_POLICY_DEFAULTS, type AgentRecord, type Delivery } from '../model.js';
+import { HTTP_POLICY_DEFAULTS, type AgentRecord, type Delivery, type DeliveryPolicy } from '../model.js';
 import type { AttemptFailure, BindingAdapter } from './engine.js';
 import type { ServerContext } from '../context.js';
-import { NO_FAULTS, type FaultSet } from '../faults.js';
 
 /** How long past timeout_ms the lease timer waits, so an attempt is judged by its own outcome (timeout included). */
 export const PUSH_LEASE_MARGIN_MS = 2000;
@@ -28,14 +27,8 @@ export type Outcome = { ok: true } | { ok: false; failure: AttemptFailure };
 
 export interface HttpPushOptions {
   log?: (message: string, error?: unknown) => void;
-}
-
-/** The http binding: its adapter, plus the registration-time SSRF check (SEC-020, SEC-023, HTTP-032). */
-export function httpBinding(ctx: ServerContext, options: HttpPushOptions = {}): HttpPushAdapter {
-  ctx.policyChecks.push(async (policy) => {
-    if (policy.binding === 'http' && policy.url !== undefined) await assertCallbackAllowed(policy.url, ctx.settings.allowPrivateCallbacks);
-  });
-  return new HttpPushAdapter(ctx, options);
+  /** undici interceptors every push passes through (an egress proxy, tracing). */
+  interceptors?: Dispatcher.DispatcherComposeInterceptor[];
 }
 
 export class HttpPushAdapter implements BindingAdapter {
@@ -54,7 +47,8 @@ export class HttpPushAdapter implements BindingAdapter {
     // SEC-021: without allowPrivateCallbacks every connection resolves through the guard, so the
     // address checked is the address connected to. undici never follows redirects by itself (SEC-022).
     const connect = ctx.settings.allowPrivateCallbacks ? {} : { lookup: guardedLookup };
-    this.dispatcher = new Agent({ connect, keepAliveTimeout: 4000 });
+    const agent = new Agent({ connect, keepAliveTimeout: 4000 });
+    this.dispatcher = options.interceptors?.length ? agent.compose(...options.interceptors) : agent;
   }
 
   start(): void {
@@ -70,6 +64,11 @@ export class HttpPushAdapter implements BindingAdapter {
 
   onReady(agent: AgentRecord): void {
     void this.pump(agent.address);
+  }
+
+  /** SEC-020, SEC-023, HTTP-032: a callback URL is checked at registration too, not only per push. */
+  async checkPolicy(policy: DeliveryPolicy): Promise<void> {
+    if (policy.binding === 'http' && policy.url !== undefined) await assertCallbackAllowed(policy.url, this.ctx.settings.allowPrivateCallbacks);
   }
 
   awaitingAnswer(deliveryId: string): boolean {
@@ -100,7 +99,7 @@ export class HttpPushAdapter implements BindingAdapter {
         if (free <= 0) return; // HTTP-030: a finishing push pumps again
         const timeoutMs = agent.delivery.timeout_ms ?? HTTP_POLICY_DEFAULTS.timeout_ms;
         // DLV-005: the lease the receiver sees is timeout_ms; the lease timer waits a margin longer.
-        // Issue 11: on a shared database the other processes' pushes count too (the backstop re-pumps).
+        // HTTP-030: on a shared database the other processes' pushes count too (the backstop re-pumps).
         const maxLeased = this.ctx.store.kind === 'postgres' ? agent.delivery.max_concurrency ?? HTTP_POLICY_DEFAULTS.max_concurrency : undefined;
         const deliveries = await this.ctx.engine.claim(address, { limit: free, leaseMs: timeoutMs, leaseGraceMs: PUSH_LEASE_MARGIN_MS, markDelivered: false, maxLeased });
         for (const delivery of deliveries) this.launch(lane, agent, delivery);
@@ -142,13 +141,12 @@ export class HttpPushAdapter implements BindingAdapter {
     const body = JSON.stringify(delivery);
     // HTTP-003: webhook-timestamp is the wall-clock send time even under the test clock, because
     // receivers compare it with their own clock to refuse replays (HTTP-013); I/O stays real (CLK-007).
-    const timestamp = this.ctx.faults.has('stale-webhook-timestamp') ? await this.intentCreatedAtSeconds(delivery.intent_id) : Math.floor(Date.now() / 1000);
+    const timestamp = Math.floor(Date.now() / 1000);
     const secrets = signingSecrets(agent.secrets, this.ctx.clock.now());
-    const signedBody = this.ctx.faults.has('signature-wrong-bytes') ? JSON.stringify(delivery, null, 2) : body;
     const headers = {
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
-      ...signPush(secrets, delivery.intent_id, timestamp, signedBody),
+      ...signPush(secrets, delivery.intent_id, timestamp, body),
     };
     const timeoutMs = agent.delivery.timeout_ms ?? HTTP_POLICY_DEFAULTS.timeout_ms;
     const controller = new AbortController();
@@ -161,7 +159,7 @@ export class HttpPushAdapter implements BindingAdapter {
       });
       // HTTP-020: the answer's body is ignored; drain it so the connection can be reused.
       response.body.dump().catch(() => {});
-      return classifyStatus(response.statusCode, response.headers['retry-after'], this.ctx.faults);
+      return classifyStatus(response.statusCode, response.headers['retry-after']);
     } catch (error) {
       if (this.stopped) return undefined;
       return { ok: false, failure: classifyError(error, controller.signal.reason === TIMED_OUT) };
@@ -170,20 +168,14 @@ export class HttpPushAdapter implements BindingAdapter {
       this.inFlight.delete(controller);
     }
   }
-
-  private async intentCreatedAtSeconds(intentId: string): Promise<number> {
-    const intent = await this.ctx.store.read((tx) => tx.getIntent(intentId));
-    return Math.floor(Date.parse(intent?.created_at ?? new Date().toISOString()) / 1000);
-  }
 }
 
 /** HTTP-020..HTTP-023, HTTP-026 (Retry-After on any failed answer; an unparseable one is ignored). */
-export function classifyStatus(status: number, retryAfter: string | string[] | undefined, faults: FaultSet = NO_FAULTS): Outcome {
+export function classifyStatus(status: number, retryAfter: string | string[] | undefined): Outcome {
   if (status >= 200 && status < 300) return { ok: true };
   const failure: AttemptFailure = { error: 'http_status', statusCode: status };
-  if (status === 410 && !faults.has('gone-retried')) failure.final = true;
-  else if (status >= 500 && faults.has('no-retry-after-5xx')) failure.final = true;
-  else if (!faults.has('retry-after-ignored')) {
+  if (status === 410) failure.final = true;
+  else {
     const value = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
     const ms = parseRetryAfter(value, Date.now());
     if (ms !== undefined) failure.retryAfterMs = ms;

@@ -37,7 +37,7 @@ export class InboxAdapter extends InTxPushAdapter {
 
   constructor(ctx: ServerContext, log: AdapterLog = () => {}) {
     super(ctx, 'inbox: opening tasks', log);
-    ctx.intents.onTerminal((tx, intent, event) => this.onTerminal(tx, intent, event));
+    ctx.transitions.onTerminal((tx, intent, event) => this.onTerminal(tx, intent, event));
   }
 
   /** INBOX-001, opens a task thread: the thread and the human_task_assigned event. */
@@ -51,7 +51,7 @@ export class InboxAdapter extends InTxPushAdapter {
     // INTL-014: an escalation that reaches an inbox after the receiver moved the intent on adds
     // the thread but no event the state table would refuse.
     if (intent.status === 'DELIVERED') {
-      await this.ctx.intents.apply(tx, intent, 'assign_human', {
+      await this.ctx.transitions.apply(tx, intent, 'assign_human', {
         actor: 'system', waitingReason: 'WAITING_FOR_HUMAN', details: { owner_agent: row.agent, delivery_id: row.delivery_id },
       });
     }

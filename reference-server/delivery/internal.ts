@@ -33,10 +33,10 @@ function delaySeconds(intent: Pick<Intent, 'payload'>): number | undefined {
 
 export class InternalAdapter extends InTxPushAdapter {
   readonly binding = 'internal' as const;
+  readonly handledIntentTypes = HANDLED_TYPES;
 
   constructor(ctx: ServerContext, log: AdapterLog = () => {}) {
     super(ctx, 'internal: handling intents', log);
-    ctx.supportedIntentTypes.push(...HANDLED_TYPES.filter((t) => !ctx.supportedIntentTypes.includes(t)));
     ctx.engine.routeIntents((intent) => (HANDLED_TYPES.includes(intent.intent_type) ? INTERNAL_AGENT : undefined));
     // INTL-004: a bad payload to an agent registered as internal is refused at create (the throw
     // rolls the create back); to any other address it is accepted and fails on delivery.
@@ -52,7 +52,7 @@ export class InternalAdapter extends InTxPushAdapter {
       const intent = timer.intent_id ? await tx.getIntent(timer.intent_id) : undefined;
       if (!intent || isTerminal(intent.status)) return;
       const seconds = Number(timer.data.seconds);
-      await ctx.intents.apply(tx, intent, 'complete', { actor: 'system', patch: { result: { delayed_seconds: seconds } } });
+      await ctx.transitions.apply(tx, intent, 'complete', { actor: 'system', patch: { result: { delayed_seconds: seconds } } });
     });
   }
 
@@ -73,19 +73,18 @@ export class InternalAdapter extends InTxPushAdapter {
   /** Handles the intent in the claiming unit, right after intent.delivered. */
   protected async handOver(tx: StoreTx, intent: Intent, row: DeliveryRecord): Promise<void> {
     if (intent.intent_type !== DELAY_INTENT_TYPE) {
-      await this.ctx.intents.apply(tx, intent, 'fail', {
+      await this.ctx.transitions.apply(tx, intent, 'fail', {
         actor: 'system', patch: { error: { code: 'unsupported_intent_type', message: `the internal handler does not support ${intent.intent_type}` } },
       });
       return;
     }
     const seconds = delaySeconds(intent);
     if (seconds === undefined) {
-      await this.ctx.intents.apply(tx, intent, 'fail', { actor: 'system', patch: { error: { code: 'invalid_payload', message: 'payload.seconds must be a non-negative integer' } } });
+      await this.ctx.transitions.apply(tx, intent, 'fail', { actor: 'system', patch: { error: { code: 'invalid_payload', message: 'payload.seconds must be a non-negative integer' } } });
       return;
     }
     // INTL-003: waiting for time, then completed `seconds` after delivery (a durable timer).
-    await this.ctx.intents.apply(tx, intent, 'wait', { actor: 'system', waitingReason: 'WAITING_FOR_TIME', details: { seconds, delivery_id: row.delivery_id } });
-    const delayMs = this.ctx.faults.has('delay-read-as-ms') ? seconds : seconds * 1000;
-    await this.ctx.scheduler.schedule(tx, { due_at: this.ctx.clock.now() + delayMs, kind: DELAY_TIMER, intent_id: intent.intent_id, data: { seconds } });
+    await this.ctx.transitions.apply(tx, intent, 'wait', { actor: 'system', waitingReason: 'WAITING_FOR_TIME', details: { seconds, delivery_id: row.delivery_id } });
+    await this.ctx.scheduler.schedule(tx, { due_at: this.ctx.clock.now() + seconds * 1000, kind: DELAY_TIMER, intent_id: intent.intent_id, data: { seconds } });
   }
 }

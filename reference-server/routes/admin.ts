@@ -4,6 +4,7 @@ import { isoAt, TestClock } from '../clock.js';
 import { advanceTestClock } from '../timers/test-clock.js';
 import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
+import { DEFAULT_LIST_LIMIT } from '../limits.js';
 
 export function adminRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('listDeadLetters', async (req) => {
@@ -12,7 +13,7 @@ export function adminRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     if (cursor !== undefined && !/^\d+$/.test(cursor)) {
       throw new Problem('validation_failed', 'invalid cursor', [{ pointer: '/cursor', message: 'not a cursor from this server', keyword: 'format', location: 'query' }]);
     }
-    const page = await ctx.store.read((tx) => tx.listDeadLetters({ agent: q.agent, cursor, limit: q.limit ?? 50 }));
+    const page = await ctx.store.read((tx) => tx.listDeadLetters({ agent: q.agent, cursor, limit: q.limit ?? DEFAULT_LIST_LIMIT }));
     return { ok: true, dead_letters: page.items, next_cursor: page.nextCursor && Buffer.from(page.nextCursor).toString('base64url') };
   });
 
@@ -20,7 +21,7 @@ export function adminRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     if (!ctx.settings.testClock || !(ctx.clock instanceof TestClock)) {
       throw new Problem('extension_disabled', 'the test-clock extension is off (start the server with --test-clock)');
     }
-    const { advance_ms: advanceMs } = req.body as { advance_ms: number };
+    const { advance_ms: advanceMs } = req.body;
     // CLK-002, CLK-006: answer once every timer due by the new time has fired, each at its due time.
     const { now, fired } = await advanceTestClock(ctx.clock, ctx.scheduler, ctx.store, advanceMs);
     return { ok: true, now: isoAt(now), fired };

@@ -4,20 +4,10 @@ import { generateApiKey, generateSigningSecret, hashKey, type Authenticator } fr
 import { effectivePolicy } from '../delivery/engine.js';
 import { isoAt } from '../clock.js';
 import { addressFromParams, assertSelfOrAdmin } from './common.js';
-import type { AgentRecord, DeliveryPolicy, Json } from '../model.js';
+import type { AgentRecord, Json } from '../model.js';
 import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
-
-/** HTTP-012: how long a rotated-out secret keeps signing beside the new one. */
-export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
-
-interface RegistrationBody {
-  delivery: Partial<DeliveryPolicy> & { binding: DeliveryPolicy['binding'] };
-  display_name?: string;
-  rotate_key?: boolean;
-  rotate_secret?: boolean;
-  metadata?: Record<string, string>;
-}
+import { SECRET_OVERLAP_MS } from '../limits.js';
 
 export function toWireAgent(agent: AgentRecord): Json {
   const wire: Json = { address: agent.address, delivery: agent.delivery, created_at: agent.created_at, updated_at: agent.updated_at };
@@ -30,13 +20,13 @@ export function agentRoutes(auth: Authenticator) {
   return (r: RouteRegistrar, ctx: ServerContext): void => {
     r.handle('putAgent', async (req) => {
       const address = addressFromParams(req);
-      const body = req.body as RegistrationBody;
+      const body = req.body;
       // TERM-006: the system/ namespace belongs to the server (agent://system/admin).
       if (address.startsWith('agent://system/')) {
         throw new Problem('validation_failed', 'addresses under agent://system/ are reserved', [{ pointer: '/address', message: 'the first segment system is reserved', keyword: 'reserved', location: 'params' }]);
       }
-      const previous = ctx.faults.has('policy-update-merges') ? (await ctx.store.read((tx) => tx.getAgent(address)))?.delivery : undefined;
-      const policy = effectivePolicy(previous && previous.binding === body.delivery.binding ? { ...previous, ...body.delivery } : body.delivery);
+      // AGT-006: an update replaces the delivery policy as a whole (omitted fields take their defaults).
+      const policy = effectivePolicy(body.delivery);
       if (!ctx.engine.adapterFor(policy.binding)) {
         throw new Problem('validation_failed', `binding ${policy.binding} is not supported by this server`, [{ pointer: '/delivery/binding', message: 'binding not supported', keyword: 'enum', location: 'body' }]);
       }
@@ -51,7 +41,7 @@ export function agentRoutes(auth: Authenticator) {
       if (policy.lease_seconds < ctx.settings.minLeaseSeconds) {
         throw new Problem('limit_exceeded', `lease_seconds must be at least ${ctx.settings.minLeaseSeconds}`);
       }
-      for (const check of ctx.policyChecks) await check(policy, address);
+      await ctx.engine.checkPolicy(policy, address);
 
       let apiKey: string | undefined;
       let secret: string | undefined;
@@ -85,7 +75,7 @@ export function agentRoutes(auth: Authenticator) {
         tx.onCommit(() => void ctx.engine.wake(address));
         return { agent, created: !existing };
       });
-      if (oldKeyHash && !ctx.faults.has('rotated-key-still-valid')) auth.forget(oldKeyHash);
+      if (oldKeyHash) auth.forget(oldKeyHash);
       const answer: Json = { ok: true, agent: toWireAgent(result.agent), created: result.created };
       if (apiKey) answer.api_key = apiKey;
       if (secret) answer.secret = secret;

@@ -3,11 +3,12 @@ import type { FastifyRequest } from 'fastify';
 import commonDefs from '../../schemas/common.defs.json' with { type: 'json' };
 import { Problem } from '../errors.js';
 import { isTerminal } from '../lifecycle.js';
-import type { Applied } from '../intents.js';
+import type { Applied } from '../transitions.js';
 import type { Caller, Intent, Json } from '../model.js';
 import type { StoreTx } from '../store/store.js';
 import type { ServerContext } from '../context.js';
 import type { Topic } from '../notifier.js';
+import type { IntentOperation } from '../policies.js';
 
 const ADDRESS = new RegExp(commonDefs.$defs.address.pattern);
 
@@ -21,26 +22,33 @@ export function addressFromParams(req: FastifyRequest): string {
   return address;
 }
 
+/** STR-010 / POLL-006: pull endpoints serve agents whose binding is a pull binding. */
+export async function pullAgent(ctx: ServerContext, req: FastifyRequest, caller: Caller): Promise<{ address: string; pull: boolean }> {
+  const address = addressFromParams(req);
+  assertSelfOrAdmin(caller, address);
+  const agent = await ctx.store.read((tx) => tx.getAgent(address));
+  if (!agent) throw new Problem('agent_not_found', `no agent ${address}`);
+  return { address, pull: ctx.engine.adapterFor(agent.delivery.binding)?.mode === 'pull' };
+}
+
 /** The agent's own routes: the agent itself or the admin. */
 export function assertSelfOrAdmin(caller: Caller, address: string): void {
   if (!caller.admin && caller.address !== address) throw new Problem('forbidden', 'an agent may only use its own agent routes');
 }
 
-export type Access = 'read' | 'receiver' | 'sender';
+const REFUSED: Record<IntentOperation, string> = {
+  read: 'this agent may not read the intent',
+  ack: 'only the receiving agent may do this',
+  result: 'only the receiving agent may do this',
+  cancel: 'only the sending agent may do this',
+};
 
-const isReceiver = (intent: Intent, address: string) => intent.to_agent === address || intent.escalate_to === address;
-
-/**
- * SEC-010: sender, receiver or admin may read; only the receiver (or admin) acts on a delivery;
- * sender (or admin) cancels. Strangers get 404 so existence is not leaked.
- */
-export async function loadIntent(tx: StoreTx, intentId: string, caller: Caller, access: Access): Promise<Intent> {
+/** SEC-010: the intent, if the access policy lets the caller do `operation` to it (else 404 or 403). */
+export async function loadIntent(ctx: ServerContext, tx: StoreTx, intentId: string, caller: Caller, operation: IntentOperation): Promise<Intent> {
   const intent = await tx.getIntent(intentId);
-  const participant = intent && (caller.admin || intent.from_agent === caller.address || isReceiver(intent, caller.address));
-  if (!intent || !participant) throw new Problem('intent_not_found', `no intent ${intentId}`);
-  if (caller.admin || access === 'read') return intent;
-  if (access === 'receiver' && !isReceiver(intent, caller.address)) throw new Problem('forbidden', 'only the receiving agent may do this');
-  if (access === 'sender' && intent.from_agent !== caller.address) throw new Problem('forbidden', 'only the sending agent may do this');
+  const decision = intent ? ctx.policies.access.decide(caller, intent, operation) : 'hidden';
+  if (!intent || decision === 'hidden') throw new Problem('intent_not_found', `no intent ${intentId}`);
+  if (decision === 'forbidden') throw new Problem('forbidden', REFUSED[operation]);
   return intent;
 }
 

@@ -1,12 +1,8 @@
 // CAP-001..CAP-010: health and the capabilities document.
-import { MAX_PAYLOAD_BYTES } from './registrar.js';
-import { IDEMPOTENCY_TTL_SECONDS } from '../idempotency.js';
+import { IDEMPOTENCY_TTL_SECONDS, MAX_LIST_LIMIT, MAX_PAYLOAD_BYTES, POLICY_RANGES, PROTOCOL_VERSION, SERVER_NAME, SERVER_VERSION } from '../limits.js';
 import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
 import type { Json } from '../model.js';
-
-export const SERVER_NAME = 'axp-reference-server';
-export const SERVER_VERSION = '0.1.0';
 
 export function capabilities(ctx: ServerContext): Json {
   const bindings = ctx.engine.bindings();
@@ -18,22 +14,22 @@ export function capabilities(ctx: ServerContext): Json {
   }
   return {
     ok: true,
-    protocol_version: 'axp/1',
+    protocol_version: PROTOCOL_VERSION,
     server: { name: SERVER_NAME, version: SERVER_VERSION },
     capabilities: caps,
-    supported_intent_types: ctx.supportedIntentTypes,
+    supported_intent_types: ctx.engine.supportedIntentTypes(),
     bindings,
     limits: {
       max_payload_bytes: MAX_PAYLOAD_BYTES,
-      wait_seconds: { min: 0, max: 60, default: 15 },
-      lease_seconds: { min: ctx.settings.minLeaseSeconds, max: 3600, default: 30 },
-      initial_delay_ms: { min: 1, max: 3600000, default: 1000 },
-      max_delay_ms: { min: 1, max: 86400000, default: 60000 },
-      timeout_ms: { min: 1, max: 120000, default: 15000 },
-      max_delivery_attempts: { min: 1, max: 20, default: 3 },
+      wait_seconds: { ...POLICY_RANGES.wait_seconds },
+      lease_seconds: { min: ctx.settings.minLeaseSeconds, ...POLICY_RANGES.lease_seconds },
+      initial_delay_ms: { ...POLICY_RANGES.initial_delay_ms },
+      max_delay_ms: { ...POLICY_RANGES.max_delay_ms },
+      timeout_ms: { ...POLICY_RANGES.timeout_ms },
+      max_delivery_attempts: { ...POLICY_RANGES.max_delivery_attempts },
       idempotency_ttl_seconds: IDEMPOTENCY_TTL_SECONDS,
       keepalive_seconds: ctx.settings.keepaliveSeconds,
-      max_list_limit: 500,
+      max_list_limit: MAX_LIST_LIMIT,
       // SEC-025: whether a kit may use a loopback receiver.
       allow_private_callbacks: ctx.settings.allowPrivateCallbacks,
     },

@@ -5,8 +5,7 @@ import { EventFeeds } from '../event-feed.js';
 import { loadIntent, sinceFrom } from './common.js';
 import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
-
-export const DEFAULT_WAIT_SECONDS = 15;
+import { DEFAULT_WAIT_SECONDS } from '../limits.js';
 
 export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   const feeds = new EventFeeds(ctx);
@@ -14,18 +13,17 @@ export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     const id = (req.params as { intent_id: string }).intent_id;
     const since = (req.query as { since?: number }).since ?? 0;
     const events = await ctx.store.read(async (tx) => {
-      await loadIntent(tx, id, caller, 'read');
-      return tx.listEvents(id, ctx.faults.has('since-inclusive') ? Math.max(0, since - 1) : since);
+      await loadIntent(ctx, tx, id, caller, 'read');
+      return tx.listEvents(id, since);
     });
     return { ok: true, events, next_seq: events.length ? events[events.length - 1].seq : since };
   });
 
   r.handle('streamEvents', async (req, reply, caller) => {
     const id = (req.params as { intent_id: string }).intent_id;
-    let since = ctx.faults.has('last-event-id-ignored') ? ((req.query as { since?: number }).since ?? 0) : sinceFrom(req);
-    if (ctx.faults.has('sse-duplicate-on-resume') && req.headers['last-event-id'] !== undefined) since = Math.max(0, since - 1);
+    const since = sinceFrom(req);
     const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? DEFAULT_WAIT_SECONDS;
-    const intent = await ctx.store.read((tx) => loadIntent(tx, id, caller, 'read'));
+    const intent = await ctx.store.read((tx) => loadIntent(ctx, tx, id, caller, 'read'));
 
     const session = new SseSession(reply, ctx.sse, { waitSeconds: wait, since, keepaliveMs: ctx.settings.keepaliveSeconds * 1000, highWaterMark: ctx.settings.sseHighWaterMark });
     // SSE-009: nothing more will come for a terminal intent the client has fully seen.
@@ -33,8 +31,8 @@ export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
       session.end('terminal');
       return;
     }
-    // One shared feed per intent (event-feed.ts); 'observe-not-live' (issue 7) serves the backlog only.
-    await feeds.observe(id, session, !ctx.faults.has('observe-not-live'));
+    // One shared feed per intent (event-feed.ts): the backlog, then every event while the response is open.
+    await feeds.observe(id, session);
     if (wait === 0) session.end('wait_elapsed');
     await session.done;
   });

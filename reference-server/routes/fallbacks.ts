@@ -1,4 +1,4 @@
-// Answers for routes whose module is not mounted (the inbox binding arrives with issue 4): what is
+// Answers for routes whose module is not mounted (a build without the inbox binding): what is
 // true of a server without inbox threads.
 import { Problem } from '../errors.js';
 import type { RouteRegistrar } from './registrar.js';

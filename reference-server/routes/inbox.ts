@@ -12,6 +12,7 @@ import type { ServerContext } from '../context.js';
 
 type Action = 'approve' | 'reject' | 'reply';
 
+/** What decide() reads of a decision or reply body (schemas inbox-decision-request, inbox-reply-request). */
 interface DecisionBody { outcome?: string; comment?: string; message?: string; data?: Json }
 
 const DEFAULT_OUTCOME: Record<Action, string> = { approve: 'approved', reject: 'rejected', reply: 'replied' };
@@ -47,7 +48,7 @@ async function decide(ctx: ServerContext, tx: StoreTx, caller: Caller, threadId:
 
   const task = intent.human_task;
   const outcome = body.outcome ?? DEFAULT_OUTCOME[action];
-  if (task?.allowed_outcomes && !task.allowed_outcomes.includes(outcome) && !ctx.faults.has('outcome-not-checked')) {
+  if (task?.allowed_outcomes && !task.allowed_outcomes.includes(outcome)) {
     throw new Problem('outcome_not_allowed', `outcome ${outcome} is not one of ${task.allowed_outcomes.join(', ')}`);
   }
   const comment = action === 'reply' ? body.message : body.comment;
@@ -59,8 +60,8 @@ async function decide(ctx: ServerContext, tx: StoreTx, caller: Caller, threadId:
   const result = { task_result: taskResult };
   await ctx.engine.settleOpen(tx, intent);
   const applied = action === 'reject'
-    ? await ctx.intents.apply(tx, intent, 'fail', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result, error: { code: 'task_rejected', message: `rejected: ${outcome}` } } })
-    : await ctx.intents.apply(tx, intent, 'complete', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result } });
+    ? await ctx.transitions.apply(tx, intent, 'fail', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result, error: { code: 'task_rejected', message: `rejected: ${outcome}` } } })
+    : await ctx.transitions.apply(tx, intent, 'complete', { actor: actorOf(caller), details: { outcome, thread_owner: thread.owner_agent }, patch: { result } });
   // INBOX-013: the comment or reply goes into the thread's messages, authored by the decider.
   const latest = (await tx.getThread(thread.owner_agent, threadId)) ?? thread;
   const messages = comment !== undefined && comment !== '' ? [...latest.messages, { at: applied.event.at, author: actorOf(caller), text: comment }] : latest.messages;
@@ -98,9 +99,9 @@ export function inboxRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     return { ok: true, thread };
   });
 
-  const decision = (action: Action): RouteHandler => async (req, reply, caller) => {
+  const decision = (action: Action): RouteHandler<'approveInboxThread' | 'rejectInboxThread' | 'replyInboxThread'> => async (req, reply, caller) => {
     const threadId = threadIdOf(req.params);
-    const body = (req.body ?? {}) as DecisionBody;
+    const body: DecisionBody = req.body;
     const owner = ownerOf(req.query);
     return idempotentWrite(ctx, req, reply, caller, `inbox.${action}:${threadId}`, (tx) => decide(ctx, tx, caller, threadId, owner, action, body));
   };

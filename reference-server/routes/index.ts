@@ -1,8 +1,9 @@
-// Every route module, in one list (issue 4 adds inbox here).
+// Every route module, in one list.
 import { agentRoutes } from './agents.js';
 import { intentRoutes } from './intents.js';
 import { eventRoutes } from './events.js';
-import { deliveryRoutes } from './deliveries.js';
+import { streamRoutes } from './stream.js';
+import { pollRoutes } from './poll.js';
 import { adminRoutes } from './admin.js';
 import { discoveryRoutes } from './discovery.js';
 import { inboxRoutes } from './inbox.js';
@@ -11,7 +12,7 @@ import type { RouteModule } from './registrar.js';
 import type { Authenticator } from '../auth.js';
 
 export function routeModules(auth: Authenticator): RouteModule[] {
-  return [agentRoutes(auth), intentRoutes, eventRoutes, deliveryRoutes, adminRoutes, discoveryRoutes, inboxRoutes];
+  return [agentRoutes(auth), intentRoutes, eventRoutes, streamRoutes, pollRoutes, adminRoutes, discoveryRoutes, inboxRoutes];
 }
 
 /** Pages outside the API table (no auth, no schemas): the web inbox at /inbox. */

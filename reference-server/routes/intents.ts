@@ -3,37 +3,26 @@ import { Problem } from '../errors.js';
 import { STATUSES, type Operation } from '../lifecycle.js';
 import { idempotentWrite } from '../idempotency.js';
 import { intentResponse, isTerminalIntent, loadIntent, waitUntil, writeResponse } from './common.js';
-import type { CreateIntentInput } from '../intents.js';
-import { actorOf, type ErrorObject, type Intent, type Json, type WaitingReason } from '../model.js';
+import { actorOf, type Intent, type Json, type WaitingReason } from '../model.js';
+import type { Caller } from '../model.js';
 import type { RouteRegistrar } from './registrar.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ResolveRequest, ResumeRequest } from '../../schemas/types.js';
 import type { ServerContext } from '../context.js';
 import type { StoreTx } from '../store/store.js';
-
-const DEFAULT_LIST_LIMIT = 50;
-
-interface ResumeBody {
-  action?: 'progress' | 'wait' | 'complete' | 'fail';
-  outcome?: 'success' | 'failure';
-  task_result?: { outcome: string; comment?: string };
-  result?: Json;
-  error?: ErrorObject;
-  waiting_reason?: WaitingReason;
-  reason?: string;
-  progress?: Json;
-  delivery_id?: string;
-}
+import { DEFAULT_LIST_LIMIT } from '../limits.js';
 
 interface ResolvedWrite { op: Operation; patch: Partial<Intent>; waitingReason?: WaitingReason; details?: Json }
 
 const ACTION_FIELDS = new Set(['action', 'result', 'error', 'waiting_reason', 'reason', 'progress', 'delivery_id']);
 
 /** RES-003..RES-008: the three accepted resume shapes, mapped to one lifecycle operation. */
-export function resumeToWrite(body: ResumeBody, intent: Intent): ResolvedWrite {
-  if (body.action) {
+export function resumeToWrite(body: ResumeRequest, intent: Intent): ResolvedWrite {
+  if ('action' in body) {
     switch (body.action) {
       case 'progress': return { op: 'progress', patch: {}, details: body.progress ? { progress: body.progress } : undefined };
       case 'wait': return { op: 'wait', patch: {}, waitingReason: body.waiting_reason, details: body.reason ? { reason: body.reason } : undefined };
-      case 'fail': return { op: 'fail', patch: { error: body.error as ErrorObject } };
+      case 'fail': return { op: 'fail', patch: { error: body.error } };
       case 'complete': {
         // RES-004: other top-level fields of a complete become the result.
         const extra = Object.fromEntries(Object.entries(body).filter(([k]) => !ACTION_FIELDS.has(k)));
@@ -41,12 +30,12 @@ export function resumeToWrite(body: ResumeBody, intent: Intent): ResolvedWrite {
       }
     }
   }
-  if (body.outcome) {
+  if ('outcome' in body) {
     return body.outcome === 'success'
       ? { op: 'complete', patch: { result: body.result ?? {} } }
       : { op: 'fail', patch: { error: body.error ?? { code: 'failure' }, ...(body.result ? { result: body.result } : {}) } };
   }
-  const task = body.task_result as { outcome: string; comment?: string };
+  const task = body.task_result;
   const rules = intent.human_task;
   if (rules?.allowed_outcomes && !rules.allowed_outcomes.includes(task.outcome)) {
     throw new Problem('outcome_not_allowed', `outcome ${task.outcome} is not one of ${rules.allowed_outcomes.join(', ')}`);
@@ -58,13 +47,23 @@ export function resumeToWrite(body: ResumeBody, intent: Intent): ResolvedWrite {
     : { op: 'complete', patch: { result } };
 }
 
+/** RES-010: a resolve names the terminal status itself. */
+export function resolveToWrite(body: ResolveRequest): ResolvedWrite {
+  // LC-016, RES-010: a COMPLETED intent always carries a result ({} when none was given).
+  const patch: Partial<Intent> = body.status === 'COMPLETED' ? { result: {} } : {};
+  if (body.result) patch.result = body.result;
+  if (body.error) patch.error = body.error;
+  if (body.reason) patch.reason = body.reason;
+  const op: Operation = body.status === 'COMPLETED' ? 'complete' : body.status === 'FAILED' ? 'fail' : 'cancel';
+  return { op, patch };
+}
+
 export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   const intentId = (params: unknown) => (params as { intent_id: string }).intent_id;
 
   r.handle('createIntent', async (req, reply, caller) => {
-    const body = req.body as CreateIntentInput & { from_agent?: string };
     // INT-004: from_agent is the key's agent; a from_agent in the body is ignored.
-    const { from_agent: _ignored, ...input } = body;
+    const { from_agent: _ignored, ...input } = req.body;
     return idempotentWrite(ctx, req, reply, caller, 'createIntent', async (tx) => {
       const agent = await tx.getAgent(input.to_agent);
       if (!agent && ctx.settings.strictAddresses) throw new Problem('agent_not_found', `no agent ${input.to_agent}`);
@@ -76,7 +75,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('getIntent', async (req, _reply, caller) => {
     const id = intentId(req.params);
     const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? 0;
-    const read = (tx: StoreTx) => ctx.faults.has('foreign-read') ? loadIntent(tx, id, { ...caller, admin: true }, 'read') : loadIntent(tx, id, caller, 'read');
+    const read = (tx: StoreTx) => loadIntent(ctx, tx, id, caller, 'read');
     let intent = await ctx.store.read(read);
     if (wait > 0 && !isTerminalIntent(intent)) {
       // SSE-020: long poll until terminal or wait_seconds.
@@ -107,51 +106,41 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
 
   r.handle('ackIntent', async (req, _reply, caller) => {
     const id = intentId(req.params);
-    const { delivery_id: deliveryId } = req.body as { delivery_id?: string };
+    const { delivery_id: deliveryId } = req.body;
     return ctx.store.write(async (tx) => {
-      const intent = await loadIntent(tx, id, caller, ctx.faults.has('foreign-ack-accepted') ? 'read' : 'receiver');
+      const intent = await loadIntent(ctx, tx, id, caller, 'ack');
       return writeResponse(await ctx.engine.ackInTx(tx, intent, deliveryId, actorOf(caller)));
     });
   });
 
-  const receiverWrite = (operation: string, toWrite: (body: never, intent: Intent) => ResolvedWrite) => {
-    r.handle(operation, async (req, reply, caller) => {
-      const id = intentId(req.params);
-      return idempotentWrite(ctx, req, reply, caller, `${operation}:${id}`, async (tx: StoreTx) => {
-        const intent = await loadIntent(tx, id, caller, 'receiver');
-        const write = toWrite(req.body as never, intent);
-        await ctx.engine.assertDeliveryOf(tx, intent, (req.body as { delivery_id?: string }).delivery_id);
-        // DLV-018: a result also acknowledges the open delivery.
-        await ctx.engine.settleOpen(tx, intent);
-        const applied = await ctx.intents.apply(tx, intent, write.op, { actor: actorOf(caller), patch: write.patch, waitingReason: write.waitingReason, details: write.details });
-        return writeResponse(applied);
-      });
+  /** RES-*: a result from the receiver; also acknowledges the open delivery (DLV-018). */
+  const receiverWrite = (operation: string, req: FastifyRequest, reply: FastifyReply, caller: Caller, deliveryId: string | undefined, toWrite: (intent: Intent) => ResolvedWrite) => {
+    const id = intentId(req.params);
+    return idempotentWrite(ctx, req, reply, caller, `${operation}:${id}`, async (tx: StoreTx) => {
+      const intent = await loadIntent(ctx, tx, id, caller, 'result');
+      const write = toWrite(intent);
+      await ctx.engine.assertDeliveryOf(tx, intent, deliveryId);
+      await ctx.engine.settleOpen(tx, intent);
+      const applied = await ctx.transitions.apply(tx, intent, write.op, { actor: actorOf(caller), patch: write.patch, waitingReason: write.waitingReason, details: write.details });
+      return writeResponse(applied);
     });
   };
-  receiverWrite('resumeIntent', (body: ResumeBody, intent) => resumeToWrite(body, intent));
-  receiverWrite('resolveIntent', (body: { status: 'COMPLETED' | 'FAILED' | 'CANCELED'; result?: Json; error?: ErrorObject; reason?: string }) => {
-    // LC-016, RES-010: a COMPLETED intent always carries a result ({} when none was given).
-    const patch: Partial<Intent> = body.status === 'COMPLETED' ? { result: {} } : {};
-    if (body.result) patch.result = body.result;
-    if (body.error) patch.error = body.error;
-    if (body.reason) patch.reason = body.reason;
-    const op: Operation = body.status === 'COMPLETED' ? 'complete' : body.status === 'FAILED' ? 'fail' : 'cancel';
-    return { op, patch };
-  });
+  r.handle('resumeIntent', (req, reply, caller) => receiverWrite('resumeIntent', req, reply, caller, req.body.delivery_id, (intent) => resumeToWrite(req.body, intent)));
+  r.handle('resolveIntent', (req, reply, caller) => receiverWrite('resolveIntent', req, reply, caller, req.body.delivery_id, () => resolveToWrite(req.body)));
 
   r.handle('cancelIntent', async (req, reply, caller) => {
     const id = intentId(req.params);
-    const { reason } = req.body as { reason?: string };
+    const { reason } = req.body;
     return idempotentWrite(ctx, req, reply, caller, `cancelIntent:${id}`, async (tx) => {
-      const intent = await loadIntent(tx, id, caller, ctx.faults.has('receiver-can-cancel') ? 'read' : 'sender');
-      return writeResponse(await ctx.intents.apply(tx, intent, 'cancel', { actor: actorOf(caller), patch: reason ? { reason } : {} }));
+      const intent = await loadIntent(ctx, tx, id, caller, 'cancel');
+      return writeResponse(await ctx.transitions.apply(tx, intent, 'cancel', { actor: actorOf(caller), patch: reason ? { reason } : {} }));
     });
   });
 
   r.handle('redeliverIntent', async (req, _reply, caller) => {
     const id = intentId(req.params);
     return ctx.store.write(async (tx) => {
-      const intent = await loadIntent(tx, id, caller, 'read');
+      const intent = await loadIntent(ctx, tx, id, caller, 'read');
       return writeResponse(await ctx.engine.redeliverInTx(tx, intent, actorOf(caller)));
     });
   });

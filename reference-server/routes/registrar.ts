@@ -3,33 +3,63 @@
 // no module handles.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { routes, type RouteSpec } from '../../schemas/routes.js';
-import { schemaId } from '../../schemas/index.js';
+import { schemaId, type SchemaName } from '../../schemas/index.js';
+import type * as Wire from '../../schemas/types.js';
 import { Problem } from '../errors.js';
 import type { Authenticator } from '../auth.js';
 import type { Caller } from '../model.js';
 import type { ServerContext } from '../context.js';
-import { NO_FAULTS, type FaultSet } from '../faults.js';
+import { MAX_PAYLOAD_BYTES } from '../limits.js';
 
 declare module 'fastify' {
   interface FastifyRequest { caller?: Caller }
 }
 
-export type RouteHandler = (req: FastifyRequest, reply: FastifyReply, caller: Caller) => Promise<unknown>;
+/** The body of every route that has one, as generated from its schema (schemas/types.ts). */
+export interface RouteBodies {
+  putAgent: Wire.AgentRegistrationRequest;
+  createIntent: Wire.IntentCreateRequest;
+  ackIntent: Wire.AckRequest;
+  resumeIntent: Wire.ResumeRequest;
+  resolveIntent: Wire.ResolveRequest;
+  cancelIntent: Wire.CancelRequest;
+  approveInboxThread: Wire.InboxDecisionRequest;
+  rejectInboxThread: Wire.InboxDecisionRequest;
+  replyInboxThread: Wire.InboxReplyRequest;
+  advanceTestClock: Wire.TestClockRequest;
+}
+
+/** The schema each of those types is generated from (a test holds it to schemas/routes.ts). */
+export const BODY_SCHEMAS: { readonly [Id in keyof RouteBodies]: SchemaName } = {
+  putAgent: 'agent-registration-request',
+  createIntent: 'intent-create-request',
+  ackIntent: 'ack-request',
+  resumeIntent: 'resume-request',
+  resolveIntent: 'resolve-request',
+  cancelIntent: 'cancel-request',
+  approveInboxThread: 'inbox-decision-request',
+  rejectInboxThread: 'inbox-decision-request',
+  replyInboxThread: 'inbox-reply-request',
+  advanceTestClock: 'test-clock-request',
+};
+
+export type BodyOf<Id extends string> = Id extends keyof RouteBodies ? RouteBodies[Id] : unknown;
+export type RouteRequest<Id extends string> = FastifyRequest<{ Body: BodyOf<Id> }>;
+export type RouteHandler<Id extends string = string> = (req: RouteRequest<Id>, reply: FastifyReply, caller: Caller) => Promise<unknown>;
 export type RouteModule = (r: RouteRegistrar, ctx: ServerContext) => void;
 
 export class RouteRegistrar {
   readonly handlers = new Map<string, RouteHandler>();
   private readonly known = new Set(routes.map((r) => r.id));
 
-  handle(id: string, handler: RouteHandler): void {
+  handle<Id extends string>(id: Id, handler: RouteHandler<Id>): void {
     if (!this.known.has(id)) throw new Error(`route ${id} is not in schemas/routes.ts`);
     if (this.handlers.has(id)) throw new Error(`route ${id} handled twice`);
-    this.handlers.set(id, handler);
+    // mountOne gives the route its body schema, so the body a handler sees has been validated
+    // against the schema its type is generated from (ERR-006); a body-optional route gets {}.
+    this.handlers.set(id, handler as RouteHandler);
   }
 }
-
-/** INT-010: the serialized payload limit, checked before the schema. */
-export const MAX_PAYLOAD_BYTES = 131072;
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{8,128}$/;
 
@@ -50,7 +80,7 @@ export function methodsFor(path: string): string[] {
   return [...new Set(ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method))];
 }
 
-export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fallbacks: RouteRegistrar, auth: Authenticator, faults: FaultSet = NO_FAULTS): void {
+export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fallbacks: RouteRegistrar, auth: Authenticator): void {
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0];
     const allowed = methodsFor(path);
@@ -68,12 +98,11 @@ export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fal
   for (const spec of routes) {
     const handler = registrar.handlers.get(spec.id) ?? fallbacks.handlers.get(spec.id);
     if (!handler) throw new Error(`no handler for route ${spec.id}`);
-    for (const url of fastifyPaths(spec.path)) mountOne(app, spec, url, handler, auth, faults);
+    for (const url of fastifyPaths(spec.path)) mountOne(app, spec, url, handler, auth);
   }
 }
 
-function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: RouteHandler, auth: Authenticator, faults: FaultSet): void {
-  const payloadLimit = faults.has('payload-limit-off-by-one') ? MAX_PAYLOAD_BYTES - 1 : MAX_PAYLOAD_BYTES;
+function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: RouteHandler, auth: Authenticator): void {
   const schema: Record<string, unknown> = {};
   if (spec.body) schema.body = { $ref: schemaId(spec.body) };
   if (spec.query) schema.querystring = spec.query;
@@ -100,15 +129,16 @@ function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: R
       // The payload's serialization can outgrow its text only through numbers ("1e20" prints 21
       // characters): a body under a sixth of the limit cannot hold a payload over it (no re-serializing).
       const bodyBytes = Number(req.headers['content-length'] ?? Number.POSITIVE_INFINITY);
-      if (spec.body === 'intent-create-request' && !(bodyBytes * 6 <= payloadLimit)) {
-        const payload = (req.body as { payload?: unknown } | undefined)?.payload;
-        if (payload !== undefined && Buffer.byteLength(JSON.stringify(payload)) > payloadLimit) {
+      if (spec.body === 'intent-create-request' && !(bodyBytes * 6 <= MAX_PAYLOAD_BYTES)) {
+        const body: unknown = req.body;
+        const payload = typeof body === 'object' && body !== null && 'payload' in body ? body.payload : undefined;
+        if (payload !== undefined && Buffer.byteLength(JSON.stringify(payload)) > MAX_PAYLOAD_BYTES) {
           throw new Problem('payload_too_large', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes serialized`);
         }
       }
     },
   };
-  app.route({
+  app.route<{ Body: unknown }>({
     method: spec.method, url, ...options,
     handler: async (req, reply) => {
       const body = await handler(req, reply, req.caller ?? { address: 'anonymous', admin: false });

@@ -1,4 +1,4 @@
-// Versioned schema of the PostgreSQL store (issue 11). Append only: a released migration is never
+// Versioned schema of the PostgreSQL store. Append only: a released migration is never
 // edited; a change is a new entry with the next version. Applied at start under an advisory lock,
 // each in its own transaction with its row in axp_migrations, so processes that start together
 // apply each version exactly once.

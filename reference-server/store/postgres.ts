@@ -30,7 +30,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { IntentQuery, NewTimer, Page, Store, StoreTx } from './store.js';
 import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, ThreadRecord, TimerRecord } from '../model.js';
-import { IDEMPOTENCY_TTL_SECONDS } from '../idempotency.js';
+import { IDEMPOTENCY_TTL_SECONDS } from '../limits.js';
 import { MIGRATIONS } from './postgres-migrations.js';
 import { SerialQueue } from './serial-queue.js';
 

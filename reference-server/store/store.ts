@@ -1,5 +1,5 @@
-// The one storage interface (issue 3): asynchronous so that a networked engine (Postgres) can
-// implement it later; the SQLite and memory engines resolve at once.
+// The one storage interface: asynchronous so that a networked engine (PostgreSQL) can implement
+// it; the SQLite and memory engines resolve at once.
 //
 // Units of work: `write(fn)` runs fn with a transaction; units never interleave, so a
 // read-check-insert inside one unit is atomic (IDEM-008, EVT-002 seq contiguity). If fn throws,
@@ -70,7 +70,7 @@ export interface StoreTx {
   /** Every entry (redelivered ones carry redelivered_at), newest first (DLV-021). */
   listDeadLetters(query: { agent?: string; cursor?: string; limit: number }): Promise<Page<DeadLetter>>;
 
-  // inbox threads (issue 4): one per (owner_agent, thread_id)
+  // inbox threads (INBOX-*): one per (owner_agent, thread_id)
   putThread(thread: ThreadRecord): Promise<void>;
   getThread(owner: string, threadId: string): Promise<ThreadRecord | undefined>;
   /** An owner's threads newest first, or every thread of one intent (threadId). */
@@ -98,7 +98,7 @@ export interface Store {
   readonly ordered: boolean;
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /**
-   * Issue 11, stores shared by several processes: claims due timers for this process (each fires
+   * Stores shared by several processes: claims due timers for this process (each fires
    * on one process only). Absent: the scheduler reads dueTimers and fires in submission order.
    */
   claimDueTimers?(now: number, limit: number): Promise<TimerRecord[]>;

@@ -16,12 +16,12 @@ export function installDeadlines(ctx: ServerContext): void {
   };
   ctx.intents.onCreated(arm);
   // LC-020 after a redeliver (LC-014): the deadline still holds for the reopened intent.
-  ctx.intents.onReopened(arm);
+  ctx.transitions.onReopened(arm);
 
   ctx.scheduler.register(DEADLINE_TIMER, async (tx, timer) => {
     const intent = timer.intent_id ? await tx.getIntent(timer.intent_id) : undefined;
-    if (!intent || isTerminal(intent.status) || ctx.faults.has('timed-out-never-fires')) return;
-    await ctx.intents.apply(tx, intent, 'time_out', {
+    if (!intent || isTerminal(intent.status)) return;
+    await ctx.transitions.apply(tx, intent, 'time_out', {
       actor: 'system',
       details: { deadline_at: intent.deadline_at },
       // LC-022

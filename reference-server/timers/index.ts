@@ -1,4 +1,4 @@
-// Issue 4's protocol timers, installed once by app.ts: deadlines, reminders and escalation.
+// The intent timers, installed once by app.ts: deadlines (LC-020), reminders and escalation (INTL-006).
 // (Leases and retries belong to the delivery engine; internal delays to delivery/internal.ts.)
 import { installDeadlines } from './deadline.js';
 import { installReminders } from './reminders.js';

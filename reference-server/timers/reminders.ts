@@ -39,8 +39,7 @@ export function installReminders(ctx: ServerContext): void {
       ]);
     }
     if (!plan) return;
-    const reminders = ctx.faults.has('reminders-beyond-max') ? plan.max + 1 : plan.max;
-    for (let k = 1; k <= reminders; k++) {
+    for (let k = 1; k <= plan.max; k++) {
       await ctx.scheduler.schedule(tx, { due_at: dueOf(plan, k), kind: REMINDER_TIMER, intent_id: intent.intent_id, data: { reminder: k } });
     }
     if (intent.escalate_to !== undefined) {
@@ -52,7 +51,7 @@ export function installReminders(ctx: ServerContext): void {
     const intent = timer.intent_id ? await tx.getIntent(timer.intent_id) : undefined;
     if (!intent || isTerminal(intent.status)) return;
     // INTL-006, INTL-008: an event only; status, attempts, leases and retries are untouched.
-    await ctx.intents.apply(tx, intent, 'remind', { actor: 'system', details: { reminder: Number(timer.data.reminder) } });
+    await ctx.transitions.apply(tx, intent, 'remind', { actor: 'system', details: { reminder: Number(timer.data.reminder) } });
   });
 
   ctx.scheduler.register(ESCALATION_TIMER, async (tx, timer) => {
@@ -60,7 +59,7 @@ export function installReminders(ctx: ServerContext): void {
     if (!intent || intent.escalate_to === undefined || isTerminal(intent.status)) return;
     const target = intent.escalate_to;
     // INTL-010, INTL-015: one escalated event (the timer exists once), pending_with the target.
-    const applied = await ctx.intents.apply(tx, intent, 'escalate', {
+    const applied = await ctx.transitions.apply(tx, intent, 'escalate', {
       actor: 'system', details: { escalate_to: target, escalated_from: intent.to_agent }, patch: { pending_with: target },
     });
     // INTL-012: the target gets the intent on its own binding, marked escalated_from.

@@ -3,7 +3,7 @@
 // writes and the timers it schedules (a retry at next_attempt_at, the next reminder) are exactly
 // those of real time, and a timer scheduled within the advance also fires within it.
 import type { TestClock } from '../clock.js';
-import type { Scheduler } from '../timers.js';
+import type { Scheduler } from '../scheduler.js';
 import type { Store } from '../store/store.js';
 
 export async function advanceTestClock(clock: TestClock, scheduler: Scheduler, store: Store, advanceMs: number): Promise<{ now: number; fired: number }> {

@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildServer } from '../../reference-server/index.js';
-import { ALLOW_FAULTS_ENV, FAULTS, type FaultSpec } from '../../reference-server/faults.js';
+import { ALLOW_FAULTS_ENV, FAULTS, buildServer, type FaultSpec } from '../../reference-server-faults/index.js';
 import { registeredCases, runConformance, type CaseOutcome, type ConformanceCase, type Level, type RunResult } from '../../conformance/index.js';
 
 export const PROPERTY_GROUP = 'PROP';

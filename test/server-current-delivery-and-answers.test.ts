@@ -1,7 +1,7 @@
-// Regressions for what the property layer and the conformance cases found in the reference
-// server: the current delivery after a lease expired (DLV-006, DLV-011,
-// DLV-017, RES-013, INT-016), input checks (INT-007, AGT-008, AGT-022, TERM-004, TERM-006, ERR-007),
-// answer shapes (LC-016, RES-007, EVT-009, EVT-010, ERR-003, INBOX-013) and SEC-001.
+// The reference server's current delivery after a lease expired (DLV-006, DLV-011, DLV-017,
+// RES-013, INT-016), its input checks (INT-007, AGT-008, AGT-022, TERM-004, TERM-006, ERR-007,
+// SEC-001) and the shapes of its answers (LC-016, RES-007, EVT-009, EVT-010, ERR-003, INBOX-013):
+// the places where a conformance run once found it wrong.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS, startServer, uniqueAddress, type TestServer } from './helpers/server.js';
 import { Receiver } from './helpers/receiver.js';

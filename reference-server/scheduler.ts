@@ -81,7 +81,7 @@ export class Scheduler {
       const due = claim ? await claim(this.clock.now(), BATCH) : await this.store.read((tx) => tx.dueTimers(this.clock.now(), BATCH));
       if (due.length === 0) return fired;
       // Units run in submission order, so firing order is the (due_at, id) order. A shared store
-      // (issue 11) runs units side by side: there, one intent's timers fire one after another.
+      // (PostgreSQL) runs units side by side: there, one intent's timers fire one after another.
       const results = claim ? await this.fireByIntent(due) : await Promise.all(due.map((t) => this.fire(t)));
       const count = results.filter(Boolean).length;
       fired += count;

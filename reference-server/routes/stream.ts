@@ -1,31 +1,20 @@
-// STR-001..STR-008: the stream binding. GET /v1/agents/{addr}/intents/stream is SSE of
+// STR-001..STR-008: the stream binding's route. GET /v1/agents/{addr}/intents/stream is SSE of
 // deliveries, each written the moment it is handed out; `id:` is the agent's delivery cursor.
 // A reconnect with since / Last-Event-ID first re-sends leased, un-acked deliveries after the
 // cursor (their frames may have been lost), then continues with new ones.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Problem } from '../errors.js';
 import { SseSession } from '../sse.js';
-import { addressFromParams, assertSelfOrAdmin, sinceFrom } from '../routes/common.js';
-import type { BindingAdapter } from './engine.js';
+import { pullAgent, sinceFrom } from './common.js';
+import { DEFAULT_WAIT_SECONDS, STREAM_CLAIM_BATCH } from '../limits.js';
 import type { Caller, Delivery } from '../model.js';
+import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
 
-export const streamAdapter: BindingAdapter = { binding: 'stream', mode: 'pull' };
-
-/** How many deliveries one claim hands out. */
-const CLAIM_BATCH = 32;
-const DEFAULT_WAIT_SECONDS = 15;
-
-/** STR-010 / POLL-006: pull endpoints serve agents whose binding is a pull binding. */
-export async function pullAgent(ctx: ServerContext, req: FastifyRequest, caller: Caller): Promise<{ address: string; pull: boolean }> {
-  const address = addressFromParams(req);
-  assertSelfOrAdmin(caller, address);
-  const agent = await ctx.store.read((tx) => tx.getAgent(address));
-  if (!agent) throw new Problem('agent_not_found', `no agent ${address}`);
-  return { address, pull: ctx.engine.adapterFor(agent.delivery.binding)?.mode === 'pull' };
+export function streamRoutes(r: RouteRegistrar, ctx: ServerContext): void {
+  r.handle('streamDeliveries', (req, reply, caller) => serveStream(ctx, req, reply, caller));
 }
 
-export async function serveStream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, caller: Caller): Promise<void> {
+async function serveStream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, caller: Caller): Promise<void> {
   const { address, pull } = await pullAgent(ctx, req, caller);
   const since = sinceFrom(req);
   const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? DEFAULT_WAIT_SECONDS;
@@ -50,12 +39,12 @@ export async function serveStream(ctx: ServerContext, req: FastifyRequest, reply
     inFlight += 1;
     const claim = ctx.store.write((tx) => {
       queued = false;
-      return ctx.engine.claimInTx(tx, address, { limit: CLAIM_BATCH });
+      return ctx.engine.claimInTx(tx, address, { limit: STREAM_CLAIM_BATCH });
     });
     frames = frames.then(async () => {
       const claimed = await claim.finally(() => { inFlight -= 1; });
       if (!send(claimed)) return;
-      if (claimed.length === CLAIM_BATCH || again) {
+      if (claimed.length === STREAM_CLAIM_BATCH || again) {
         again = false;
         pump();
       }
@@ -71,7 +60,7 @@ export async function serveStream(ctx: ServerContext, req: FastifyRequest, reply
 
   if (pull) {
     session.onEnd(ctx.notifier.subscribe(`agent:${address}`, pump));
-    const resend = ctx.faults.has('stream-no-resend') ? [] : await ctx.engine.resendable(address, since);
+    const resend = await ctx.engine.resendable(address, since);
     if (send(resend)) {
       pump();
       await drained();

@@ -1,17 +1,17 @@
-// POLL-001..POLL-005: the poll binding. A long poll that answers as soon as at least one delivery
-// is handed out, or with an empty list after wait_seconds.
+// POLL-001..POLL-005: the poll binding's route. A long poll that answers as soon as at least one
+// delivery is handed out, or with an empty list after wait_seconds.
 import type { FastifyRequest } from 'fastify';
-import { pullAgent } from './stream.js';
-import { waitUntil } from '../routes/common.js';
-import type { BindingAdapter } from './engine.js';
+import { pullAgent, waitUntil } from './common.js';
+import { DEFAULT_POLL_LIMIT } from '../limits.js';
 import type { Caller, Delivery } from '../model.js';
+import type { RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
 
-export const pollAdapter: BindingAdapter = { binding: 'poll', mode: 'pull' };
+export function pollRoutes(r: RouteRegistrar, ctx: ServerContext): void {
+  r.handle('pollDeliveries', (req, _reply, caller) => servePoll(ctx, req, caller));
+}
 
-const DEFAULT_LIMIT = 10;
-
-export async function servePoll(ctx: ServerContext, req: FastifyRequest, caller: Caller) {
+async function servePoll(ctx: ServerContext, req: FastifyRequest, caller: Caller) {
   const { address, pull } = await pullAgent(ctx, req, caller);
   const q = req.query as { wait_seconds?: number; limit?: number };
   let deliveries: Delivery[] = [];
@@ -19,8 +19,7 @@ export async function servePoll(ctx: ServerContext, req: FastifyRequest, caller:
     await waitUntil(ctx, `agent:${address}`, (q.wait_seconds ?? 0) * 1000, async () => {
       // A poller that hung up gets nothing handed out (it would only wait for the lease).
       if (req.raw.destroyed || req.socket.destroyed) return true;
-      const limit = ctx.faults.has('poll-limit-ignored') ? Number.MAX_SAFE_INTEGER : q.limit ?? DEFAULT_LIMIT;
-      deliveries = await ctx.engine.claim(address, { limit });
+      deliveries = await ctx.engine.claim(address, { limit: q.limit ?? DEFAULT_POLL_LIMIT });
       return deliveries.length > 0;
     });
   }
