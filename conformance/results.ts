@@ -34,9 +34,15 @@ export function summarize(cases: CaseResult[]): RunSummary {
 /**
  * 0: every applicable MUST case passed (SHOULD/MAY failures are warnings, baselined failures expected);
  * 1: a MUST case failed or errored, or a baseline entry is stale;
- * 2: the harness broke; 3: nothing was measured (unreachable, or no case passed or failed).
+ * 2: the harness broke; 3: nothing was measured (unreachable, no case passed or failed, or the
+ * admin key was missing or refused so the cases that need it did not run).
  */
-export function exitCodeFor(run: Pick<RunResult, 'cases' | 'harnessErrors' | 'unreachable'>): ExitCode {
+/** Not applicable only because the kit had no usable admin key (none given, or the target refused it). */
+export function needsAdminKey(r: CaseResult): boolean {
+  return r.outcome === 'not_applicable' && /admin key|--admin-key/i.test(r.reason ?? '');
+}
+
+export function exitCodeFor(run: Pick<RunResult, 'cases' | 'harnessErrors' | 'unreachable'> & Partial<Pick<RunResult, 'adminKey'>>): ExitCode {
   if (run.harnessErrors.length > 0) return 2;
   if (run.unreachable) return 3;
   const measured = run.cases.filter((c) => c.outcome === 'passed' || c.outcome === 'failed' || c.outcome === 'errored');
@@ -45,5 +51,8 @@ export function exitCodeFor(run: Pick<RunResult, 'cases' | 'harnessErrors' | 'un
     (c) => (c.outcome === 'failed' || c.outcome === 'errored') && c.level === 'MUST' && c.baseline !== 'known_failure',
   );
   if (blocking || run.cases.some((c) => c.baseline === 'stale')) return 1;
+  // A CI gate whose admin-key secret is unset or wrong must not go green on the few cases that
+  // need no key: the run did not measure what it selected.
+  if (run.adminKey !== undefined && run.adminKey !== 'accepted' && run.cases.some(needsAdminKey)) return 3;
   return 0;
 }

@@ -1,15 +1,12 @@
 // The run's verdict in words, the same in every report: one line that counts what decided it
 // (known failures included), and the one-line causes a reader needs before any table: the target
 // unreachable, the admin key missing or refused.
-import type { CaseResult, RunResult } from '../results.js';
+import { needsAdminKey, type RunResult } from '../results.js';
+
+export { needsAdminKey };
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
-}
-
-/** Not applicable only because the kit had no usable admin key. */
-export function needsAdminKey(r: CaseResult): boolean {
-  return r.outcome === 'not_applicable' && /admin key|--admin-key/i.test(r.reason ?? '');
 }
 
 /**
@@ -64,8 +61,9 @@ export function verdictText(run: RunResult): string {
       return 'the kit itself broke (not a verdict on the target)';
     case 3: {
       if (run.unreachable) return 'the target was unreachable';
-      if (run.adminKey === 'refused') return 'the target refused the admin key, and every selected case needs it';
-      if (run.cases.some(needsAdminKey) && run.adminKey !== 'accepted') return 'every selected case that could run needs the admin key (--admin-key or AXP_ADMIN_KEY)';
+      const keyless = run.cases.filter(needsAdminKey).length;
+      if (run.adminKey === 'refused') return `the target refused the admin key, so ${plural(keyless, 'selected case')} that ${keyless === 1 ? 'needs' : 'need'} it did not run`;
+      if (keyless > 0 && run.adminKey !== 'accepted') return `${plural(keyless, 'selected case')} ${keyless === 1 ? 'needs' : 'need'} the admin key (--admin-key or AXP_ADMIN_KEY) and did not run`;
       return `no selected case could run: ${s.notApplicable} not applicable, ${s.skipped} skipped${s.blocked ? `, ${s.blocked} blocked` : ''}`;
     }
   }
