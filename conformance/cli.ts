@@ -4,11 +4,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { collect, integer, positive, reporterList } from './cli-arguments.js';
 import type { ConformanceCase } from './case.js';
 import { UsageError } from './errors.js';
 import { registeredCases, registryProblems } from './registry.js';
-import { REPORTER_NAMES, REPORT_FILES, TRANSCRIPT_POLICIES, isReporterName, type ReporterName, type TranscriptPolicy } from './reporters/reporter.js';
+import { REPORTER_NAMES, REPORT_FILES, TRANSCRIPT_POLICIES, type ReporterName, type TranscriptPolicy } from './reporters/reporter.js';
 import { runConformance } from './runner.js';
 import type { LevelOption } from './selection.js';
 import { kitInfo } from './version.js';
@@ -39,32 +40,9 @@ interface CliFlags {
   replay?: string;
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('not an integer');
-  return n;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('not a positive number');
-  return n;
-}
-
-function reporterList(value: string): ReporterName[] {
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = names.filter((n) => !isReporterName(n));
-  if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`unknown reporter ${bad.join(', ') || '(none)'}; choose from ${REPORTER_NAMES.join(', ')}`);
-  return names as ReporterName[];
-}
-
 function buildProgram(): Command {
   return new Command('axp-conformance')
-    .description('Checks, case by case and requirement by requirement, whether a server speaks AXP v1.\nWithout --target it boots the reference server in process and runs against it.')
+    .description('Checks, case by case and requirement by requirement, whether a server speaks AXP v1.\nWithout --target it boots the reference server in process and runs against it.\nTo check a client or SDK instead: axp-conformance client --command "<driver>" (axp-conformance client --help).')
     .version(kitInfo().version)
     .option('--target <url>', 'base URL of the server under test, or URL1,URL2,… of one deployment (calls spread round-robin; default: the embedded reference server)')
     .addOption(new Option('--admin-key <key>', 'the target\'s admin key (registers the kit\'s agents)').env('AXP_ADMIN_KEY'))

@@ -2,9 +2,10 @@
 // → exit code, with the server kit's meaning: 0 every applicable MUST scenario passed; 1 a scenario
 // failed or a baseline entry is stale; 2 usage error, a command that cannot start, or the harness
 // broke; 3 nothing measured (the program declares no role, or every scenario was skipped).
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { collect, integer, positive, reporterList } from '../cli-arguments.js';
 import { UsageError } from '../errors.js';
-import { REPORTER_NAMES, TRANSCRIPT_POLICIES, isReporterName, type ReporterName, type TranscriptPolicy } from '../reporters/reporter.js';
+import { REPORTER_NAMES, TRANSCRIPT_POLICIES, type ReporterName, type TranscriptPolicy } from '../reporters/reporter.js';
 import type { LevelOption } from '../selection.js';
 import { kitInfo } from '../version.js';
 import { runClientConformance } from './runner.js';
@@ -23,27 +24,6 @@ interface ClientFlags {
   list?: boolean;
   trace?: boolean;
   transcripts: TranscriptPolicy;
-}
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('not an integer');
-  return n;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('not a positive number');
-  return n;
-}
-
-function reporterList(value: string): ReporterName[] {
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = names.filter((n) => !isReporterName(n));
-  if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`unknown reporter ${bad.join(', ') || '(none)'}; choose from ${REPORTER_NAMES.join(', ')}`);
-  return names as ReporterName[];
 }
 
 function buildProgram(): Command {
