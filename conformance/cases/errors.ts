@@ -199,19 +199,20 @@ export const errorCases = group('ERR', [
     ...pollCap,
     async run(ctx) {
       const { sender, worker, stranger, i } = await sentIntent(ctx, { stranger: true, longLease: true, intent: { payload: { card: '4111-1111' } } });
-      const guess = `${sender.key.slice(0, -2)}zz`;
-      const answers = [
-        await ctx.request({ method: 'GET', path: '/v1/intents', key: guess }),
-        await ctx.request({ method: 'POST', path: `/v1/intents/${i.intent_id}/resume`, key: stranger.key, json: { action: 'complete' } }),
-        await raw(ctx, 'POST', `/v1/intents/${i.intent_id}/resume`, worker.key, '{"action": complete}'),
-        await ctx.request({ method: 'PUT', path: `/v1/agents/${worker.path}`, key: worker.key, json: { delivery: { binding: 'poll' } } }),
+      // A near miss of the sender's key that never equals it (a key may itself end in zz).
+      const guess = `${sender.key.slice(0, -2)}${sender.key.endsWith('zz') ? 'yy' : 'zz'}`;
+      const answers: Array<[string, HttpResponse]> = [
+        ['GET /v1/intents with a near miss of a key', await ctx.request({ method: 'GET', path: '/v1/intents', key: guess })],
+        ['resume by an agent that is not the receiver', await ctx.request({ method: 'POST', path: `/v1/intents/${i.intent_id}/resume`, key: stranger.key, json: { action: 'complete' } })],
+        ['resume with malformed JSON', await raw(ctx, 'POST', `/v1/intents/${i.intent_id}/resume`, worker.key, '{"action": complete}')],
+        ['agent registration with an agent key', await ctx.request({ method: 'PUT', path: `/v1/agents/${worker.path}`, key: worker.key, json: { delivery: { binding: 'poll' } } })],
       ];
-      for (const res of answers) {
-        check(res.status >= 400, 'expected an error answer', '>= 400', res.status);
+      for (const [what, res] of answers) {
+        check(res.status >= 400, `${what}: expected an error answer`, '>= 400', res.status);
         for (const secret of [guess, sender.key, worker.key, stranger.key, ctx.adminKey ?? '', '4111-1111']) {
-          check(!containsToken(res.text, secret), `a ${res.status} answer reveals a key or a hidden payload`, 'not present', res.text.slice(0, 200));
+          check(!containsToken(res.text, secret), `${what}: the ${res.status} answer reveals a key or a hidden payload`, 'not present', res.text.slice(0, 200));
         }
-        check(!/\bat .+:\d+:\d+\)?/.test(res.text) && !/node_modules|\.ts:\d+/.test(res.text), `a ${res.status} answer carries a stack trace`, 'no stack', res.text.slice(0, 300));
+        check(!/\bat .+:\d+:\d+\)?/.test(res.text) && !/node_modules|\.ts:\d+/.test(res.text), `${what}: the ${res.status} answer carries a stack trace`, 'no stack', res.text.slice(0, 300));
       }
     },
   },
