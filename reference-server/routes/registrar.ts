@@ -43,8 +43,44 @@ export const BODY_SCHEMAS: { readonly [Id in keyof RouteBodies]: SchemaName } = 
   advanceTestClock: 'test-clock-request',
 };
 
+/**
+ * The query string of every route that has one, as its schema in schemas/routes.ts leaves it
+ * after validation with type coercion ("5" → 5; absent parameters stay absent: no defaults).
+ */
+export interface RouteQueries {
+  streamDeliveries: { since?: number; wait_seconds?: number };
+  pollDeliveries: { wait_seconds?: number; limit?: number };
+  listIntents: { status?: Wire.Status; role?: 'sender' | 'receiver' | 'any'; limit?: number; cursor?: string };
+  getIntent: { wait_seconds?: number };
+  listEvents: { since?: number };
+  streamEvents: { since?: number; wait_seconds?: number };
+  listDeadLetters: { agent?: Wire.Address; limit?: number; cursor?: string };
+  listInbox: { owner_agent?: Wire.Address; open?: boolean };
+  getInboxThread: { owner_agent?: Wire.Address };
+  approveInboxThread: { owner_agent?: Wire.Address };
+  rejectInboxThread: { owner_agent?: Wire.Address };
+  replyInboxThread: { owner_agent?: Wire.Address };
+}
+
+/** The parameters of each of those types (a test holds them to the query schemas of schemas/routes.ts). */
+export const QUERY_PARAMETERS: { readonly [Id in keyof RouteQueries]-?: readonly (keyof RouteQueries[Id])[] } = {
+  streamDeliveries: ['since', 'wait_seconds'],
+  pollDeliveries: ['wait_seconds', 'limit'],
+  listIntents: ['status', 'role', 'limit', 'cursor'],
+  getIntent: ['wait_seconds'],
+  listEvents: ['since'],
+  streamEvents: ['since', 'wait_seconds'],
+  listDeadLetters: ['agent', 'limit', 'cursor'],
+  listInbox: ['owner_agent', 'open'],
+  getInboxThread: ['owner_agent'],
+  approveInboxThread: ['owner_agent'],
+  rejectInboxThread: ['owner_agent'],
+  replyInboxThread: ['owner_agent'],
+};
+
 export type BodyOf<Id extends string> = Id extends keyof RouteBodies ? RouteBodies[Id] : unknown;
-export type RouteRequest<Id extends string> = FastifyRequest<{ Body: BodyOf<Id> }>;
+export type QueryOf<Id extends string> = Id extends keyof RouteQueries ? RouteQueries[Id] : unknown;
+export type RouteRequest<Id extends string> = FastifyRequest<{ Body: BodyOf<Id>; Querystring: QueryOf<Id> }>;
 export type RouteHandler<Id extends string = string> = (req: RouteRequest<Id>, reply: FastifyReply, caller: Caller) => Promise<unknown>;
 export type RouteModule = (r: RouteRegistrar, ctx: ServerContext) => void;
 
@@ -175,7 +211,7 @@ function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: R
       }
     },
   };
-  app.route<{ Body: unknown }>({
+  app.route<{ Body: unknown; Querystring: unknown }>({
     method: spec.method, url, ...options,
     handler: async (req, reply) => {
       const body = await handler(req, reply, req.caller ?? { address: 'anonymous', admin: false });
