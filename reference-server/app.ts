@@ -96,7 +96,12 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   settings.adminKey = admin.key;
   settings.adminKeyOrigin = admin.origin;
   const clock = options.clock ?? (settings.testClock ? new TestClock() : new RealClock());
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true, frameworkErrors: frameworkErrorHandler });
+  const app = Fastify({
+    logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES, forceCloseConnections: true, frameworkErrors: frameworkErrorHandler,
+    // The response serializer picks anyOf/if branches with its own Ajv; the wire schemas leave
+    // `type` implicit in such branches, which is valid JSON Schema (no console warning per route).
+    serializerOpts: { ajv: { strictTypes: false } },
+  });
   const log = (message: string, error: unknown) => app.log.error({ err: error }, message);
 
   const shutdown = new AbortController();

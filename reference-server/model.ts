@@ -1,61 +1,56 @@
-// The server's own view of the wire objects (schemas/*.schema.json are the authority; these types
-// name the fields the server reads and writes).
+// The server's view of the wire objects. The wire is schemas/*.schema.json; its generated types
+// (schemas/types.ts) are used as they are where the server only passes a value through, and the
+// records the server builds and reads field by field name their fields with the generated types
+// and are checked, at the end of this file, to be assignable to the wire object they become.
+import type * as Wire from '../schemas/types.js';
 import type { Status, LifecycleEventType } from './lifecycle.js';
 
-export type Binding = 'stream' | 'poll' | 'http' | 'inbox' | 'internal';
-export type WaitingReason = 'WAITING_FOR_HUMAN' | 'WAITING_FOR_AGENT' | 'WAITING_FOR_TOOL' | 'WAITING_FOR_TIME';
+export type Binding = Wire.Binding;
+export type WaitingReason = Wire.WaitingReason;
 export type Json = Record<string, unknown>;
+export type ErrorObject = Wire.ErrorObject;
+export type HumanTask = Wire.HumanTask;
 
-export interface ErrorObject { code: string; message?: string; [k: string]: unknown }
-
-export interface HumanTask {
-  title: string;
-  task_type: string;
-  description?: string;
-  allowed_outcomes?: string[];
-  required_comment?: boolean;
-  assignees?: string[];
-}
-
-export interface Intent {
-  intent_id: string;
-  intent_type: string;
-  from_agent: string;
-  to_agent: string;
+/** An intent as stored: the wire intent with `last_seq` always set (INT-017). */
+export type Intent = {
+  intent_id: Wire.Uuid;
+  intent_type: Wire.IntentType;
+  from_agent: Wire.Address;
+  to_agent: Wire.Address;
   payload: Json;
-  correlation_id: string;
+  correlation_id: Wire.Uuid;
   status: Status;
   lifecycle_status: Status;
   waiting_reason?: WaitingReason;
-  created_at: string;
-  updated_at: string;
-  deadline_at?: string;
-  reply_to?: string;
-  escalate_to?: string;
+  created_at: Wire.Timestamp;
+  updated_at: Wire.Timestamp;
+  deadline_at?: Wire.Timestamp;
+  reply_to?: Wire.Address;
+  escalate_to?: Wire.Address;
   remind_after_seconds?: number;
   remind_interval_seconds?: number;
   max_reminders?: number;
   human_task?: HumanTask;
-  metadata?: Record<string, string>;
+  metadata?: Wire.Metadata;
   delivery_attempt: number;
   max_delivery_attempts: number;
-  pending_with: string | null;
+  pending_with: Wire.Address | null;
   last_seq: number;
   result?: Json;
   error?: ErrorObject;
-  reason?: string;
-}
+  reason?: Wire.Reason;
+};
 
-export interface IntentEvent {
-  intent_id: string;
+export type IntentEvent = {
+  intent_id: Wire.Uuid;
   seq: number;
   event_type: LifecycleEventType;
   status: Status;
-  at: string;
+  at: Wire.Timestamp;
   actor?: string;
   waiting_reason?: WaitingReason;
   details?: Json;
-}
+};
 
 /** The effective delivery policy of an agent (defaults filled in), schema delivery-policy. */
 export interface DeliveryPolicy {
@@ -104,38 +99,42 @@ export interface DeliveryRecord {
   escalated_from?: string;
 }
 
-/** The wire delivery (schema delivery): the intent flat plus the delivery fields. */
-export interface Delivery {
-  intent_id: string;
-  intent_type: string;
-  from_agent: string;
-  to_agent: string;
-  correlation_id: string;
+/**
+ * The wire delivery (schema delivery) as the server builds it: the intent flat plus the delivery
+ * fields, with the fields the schema leaves optional always written (null when unset).
+ */
+export type Delivery = {
+  intent_id: Wire.Uuid;
+  intent_type: Wire.IntentType;
+  from_agent: Wire.Address;
+  to_agent: Wire.Address;
+  correlation_id: Wire.Uuid;
   payload: Json;
   status: Status;
-  deadline_at: string | null;
-  reply_to: string | null;
+  deadline_at: Wire.Timestamp | null;
+  reply_to: Wire.Address | null;
   human_task: HumanTask | null;
-  metadata?: Record<string, string>;
+  metadata?: Wire.Metadata;
   seq: number;
-  delivery_id: string;
+  delivery_id: Wire.Uuid;
   attempt: number;
   max_delivery_attempts: number;
-  lease_expires_at: string;
-  escalated_from?: string;
-}
+  lease_expires_at: Wire.Timestamp;
+  escalated_from?: Wire.Address;
+};
 
-export interface DeadLetter {
-  intent_id: string;
-  to_agent: string;
-  intent_type: string;
+/** A dead-letter entry (schema dead-letter) as stored, every field written. */
+export type DeadLetter = {
+  intent_id: Wire.Uuid;
+  to_agent: Wire.Address;
+  intent_type: Wire.IntentType;
   binding: Binding;
   attempts: number;
   last_error: string;
   last_status_code: number | null;
-  failed_at: string;
-  redelivered_at: string | null;
-}
+  failed_at: Wire.Timestamp;
+  redelivered_at: Wire.Timestamp | null;
+};
 
 export interface IdempotencyRecord {
   scope: string;
@@ -174,3 +173,14 @@ export const ADMIN_ADDRESS = 'agent://system/admin';
 export function actorOf(caller: Caller): string {
   return caller.admin ? 'admin' : caller.address;
 }
+
+/** Compile-time: each record the server answers with is a valid value of its wire type (object
+ * types, not interfaces, so they are checked against the wire types' index signatures). */
+type Assignable<From extends To, To> = [From, To];
+export type WireChecks = [
+  Assignable<Intent, Wire.Intent>,
+  Assignable<IntentEvent, Wire.Event>,
+  Assignable<Delivery, Wire.Delivery>,
+  Assignable<DeadLetter, Wire.DeadLetter>,
+  Assignable<DeliveryPolicy, Wire.DeliveryPolicy>,
+];

@@ -4,6 +4,7 @@
 import { CaseFailure, type CaseContext, type HttpRequest, type HttpResponse, type RegisteredAgent } from '../case.js';
 import { isTerminalStatus, type Status } from '../model/lifecycle.js';
 import type { CreateBody } from './arbitraries.js';
+import { canonicalize } from '../wire/idempotency.js';
 import type { RunLog } from './harness.js';
 import { historyProblems, intentProblems, ServerTime, TIMER_EVENTS, viewOf, type WireDelivery, type WireEvent, type WireIntent } from './model.js';
 
@@ -108,7 +109,7 @@ export class World {
     const intent = res.body.intent as WireIntent;
     for (const e of events) this.time.observe(e.at, got.sentAt);
     mi.events.forEach((old, i) => {
-      if (JSON.stringify(old) !== JSON.stringify(events[i])) {
+      if (canonicalize(old) !== canonicalize(events[i])) {
         this.fail(`intent ${mi.id}: event seq ${old.seq} changed or vanished (EVT-003: events are immutable and never removed)`, old, events[i] ?? '(missing)');
       }
     });
@@ -131,11 +132,11 @@ export class World {
 
   /** After a refused request: the intent and its history are exactly as before (ERR-008, LC-007). */
   async expectUnchanged(mi: ModelIntent, what: string): Promise<void> {
-    const before = JSON.stringify(mi.intent);
+    const before = canonicalize(mi.intent);
     const fresh = await this.sync(mi);
     const caused = this.options.clock ? fresh : fresh.filter((e) => !TIMER_EVENTS.has(e.event_type));
     if (caused.length > 0) this.fail(`${what} was refused but appended ${caused.map((e) => e.event_type).join(', ')} (ERR-008)`, 'no new event', caused);
-    if (this.options.clock && JSON.stringify(mi.intent) !== before) this.fail(`${what} was refused but the intent changed (ERR-008)`, JSON.parse(before), mi.intent);
+    if (this.options.clock && canonicalize(mi.intent) !== before) this.fail(`${what} was refused but the intent changed (ERR-008)`, JSON.parse(before), mi.intent);
   }
 
   /** After a successful write: exactly one new event, of this type, and the answer names it (LC-006, RES-001). */

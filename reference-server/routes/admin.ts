@@ -8,7 +8,7 @@ import { DEFAULT_LIST_LIMIT } from '../limits.js';
 
 export function adminRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('listDeadLetters', async (req) => {
-    const q = req.query as { agent?: string; limit?: number; cursor?: string };
+    const q = req.query;
     const cursor = q.cursor ? Buffer.from(q.cursor, 'base64url').toString() : undefined;
     if (cursor !== undefined && !/^\d+$/.test(cursor)) {
       throw new Problem('validation_failed', 'invalid cursor', [{ pointer: '/cursor', message: 'not a cursor from this server', keyword: 'format', location: 'query' }]);

@@ -4,7 +4,8 @@ import commonDefs from '../../schemas/common.defs.json' with { type: 'json' };
 import { Problem } from '../errors.js';
 import { isTerminal } from '../lifecycle.js';
 import type { Applied } from '../transitions.js';
-import type { Caller, Intent, Json } from '../model.js';
+import type { Caller, Intent } from '../model.js';
+import type * as Wire from '../../schemas/types.js';
 import type { StoreTx } from '../store/store.js';
 import type { ServerContext } from '../context.js';
 import type { Topic } from '../notifier.js';
@@ -52,12 +53,12 @@ export async function loadIntent(ctx: ServerContext, tx: StoreTx, intentId: stri
   return intent;
 }
 
-export function intentResponse(intent: Intent): Json {
+export function intentResponse(intent: Intent): Wire.IntentResponse {
   return { ok: true, intent_id: intent.intent_id, status: intent.status, lifecycle_status: intent.status, intent };
 }
 
 /** RES-001: every write answers the intent after it and the event it appended. */
-export function writeResponse(applied: Applied): Json {
+export function writeResponse(applied: Applied): Wire.IntentWriteResponse {
   return { ok: true, intent: applied.intent, event: applied.event, ...applied.extras };
 }
 
@@ -66,7 +67,7 @@ export function isTerminalIntent(intent: Intent): boolean {
 }
 
 /** SSE-005: Last-Event-ID wins over ?since (EventSource resends the original URL). */
-export function sinceFrom(req: FastifyRequest): number {
+export function sinceFrom(req: FastifyRequest<{ Querystring: { since?: number } }>): number {
   const header = req.headers['last-event-id'];
   if (typeof header === 'string' && header.trim() !== '') {
     const value = Number(header.trim());
@@ -75,7 +76,7 @@ export function sinceFrom(req: FastifyRequest): number {
     }
     return value;
   }
-  return (req.query as { since?: number }).since ?? 0;
+  return req.query.since ?? 0;
 }
 
 /**

@@ -11,7 +11,7 @@ export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   const feeds = new EventFeeds(ctx);
   r.handle('listEvents', async (req, _reply, caller) => {
     const id = (req.params as { intent_id: string }).intent_id;
-    const since = (req.query as { since?: number }).since ?? 0;
+    const since = req.query.since ?? 0;
     const events = await ctx.store.read(async (tx) => {
       await loadIntent(ctx, tx, id, caller, 'read');
       return tx.listEvents(id, since);
@@ -22,7 +22,7 @@ export function eventRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('streamEvents', async (req, reply, caller) => {
     const id = (req.params as { intent_id: string }).intent_id;
     const since = sinceFrom(req);
-    const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? DEFAULT_WAIT_SECONDS;
+    const wait = req.query.wait_seconds ?? DEFAULT_WAIT_SECONDS;
     const intent = await ctx.store.read((tx) => loadIntent(ctx, tx, id, caller, 'read'));
 
     const session = new SseSession(reply, ctx.sse, { waitSeconds: wait, since, keepaliveMs: ctx.settings.keepaliveSeconds * 1000, highWaterMark: ctx.settings.sseHighWaterMark });

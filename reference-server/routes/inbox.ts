@@ -9,11 +9,12 @@ import { actorOf, type Caller, type Intent, type Json, type ThreadRecord } from 
 import type { StoreTx } from '../store/store.js';
 import type { RouteHandler, RouteRegistrar } from './registrar.js';
 import type { ServerContext } from '../context.js';
+import type * as Wire from '../../schemas/types.js';
 
 type Action = 'approve' | 'reject' | 'reply';
 
-/** What decide() reads of a decision or reply body (schemas inbox-decision-request, inbox-reply-request). */
-interface DecisionBody { outcome?: string; comment?: string; message?: string; data?: Json }
+/** A decision or a reply body (schemas inbox-decision-request, inbox-reply-request), read by decide(). */
+type DecisionBody = Wire.InboxDecisionRequest & Partial<Wire.InboxReplyRequest>;
 
 const DEFAULT_OUTCOME: Record<Action, string> = { approve: 'approved', reject: 'rejected', reply: 'replied' };
 
@@ -71,10 +72,9 @@ async function decide(ctx: ServerContext, tx: StoreTx, caller: Caller, threadId:
 
 export function inboxRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   const threadIdOf = (params: unknown) => (params as { thread_id: string }).thread_id;
-  const ownerOf = (query: unknown) => (query as { owner_agent?: string }).owner_agent;
 
   r.handle('listInbox', async (req, _reply, caller) => {
-    const q = req.query as { owner_agent?: string; open?: boolean };
+    const q = req.query;
     const owner = q.owner_agent ?? caller.address;
     const threads = await ctx.store.read(async (tx) => {
       const out: Json[] = [];
@@ -92,7 +92,7 @@ export function inboxRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('getInboxThread', async (req, _reply, caller) => {
     const threadId = threadIdOf(req.params);
     const thread = await ctx.store.read(async (tx) => {
-      const found = await findThread(tx, caller, threadId, ownerOf(req.query));
+      const found = await findThread(tx, caller, threadId, req.query.owner_agent);
       return found.thread && found.intent && maySee(caller, found.thread, found.intent) ? toWireThread(found.thread, found.intent) : undefined;
     });
     if (!thread) throw new Problem('thread_not_found', `no inbox thread ${threadId}`);
@@ -102,7 +102,7 @@ export function inboxRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   const decision = (action: Action): RouteHandler<'approveInboxThread' | 'rejectInboxThread' | 'replyInboxThread'> => async (req, reply, caller) => {
     const threadId = threadIdOf(req.params);
     const body: DecisionBody = req.body;
-    const owner = ownerOf(req.query);
+    const owner = req.query.owner_agent;
     return idempotentWrite(ctx, req, reply, caller, `inbox.${action}:${threadId}`, (tx) => decide(ctx, tx, caller, threadId, owner, action, body));
   };
   r.handle('approveInboxThread', decision('approve'));

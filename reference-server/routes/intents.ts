@@ -74,7 +74,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
 
   r.handle('getIntent', async (req, _reply, caller) => {
     const id = intentId(req.params);
-    const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? 0;
+    const wait = req.query.wait_seconds ?? 0;
     const read = (tx: StoreTx) => loadIntent(ctx, tx, id, caller, 'read');
     let intent = await ctx.store.read(read);
     if (wait > 0 && !isTerminalIntent(intent)) {
@@ -88,7 +88,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   });
 
   r.handle('listIntents', async (req, _reply, caller) => {
-    const q = req.query as { status?: string; role?: 'sender' | 'receiver' | 'any'; limit?: number; cursor?: string };
+    const q = req.query;
     const statuses = q.status?.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
     const unknown = statuses?.find((s) => !(STATUSES as readonly string[]).includes(s));
     if (unknown) {

@@ -1,19 +1,18 @@
 // POLL-001..POLL-005: the poll binding's route. A long poll that answers as soon as at least one
 // delivery is handed out, or with an empty list after wait_seconds.
-import type { FastifyRequest } from 'fastify';
 import { pullAgent, waitUntil } from './common.js';
 import { DEFAULT_POLL_LIMIT } from '../limits.js';
 import type { Caller, Delivery } from '../model.js';
-import type { RouteRegistrar } from './registrar.js';
+import type { RouteRegistrar, RouteRequest } from './registrar.js';
 import type { ServerContext } from '../context.js';
 
 export function pollRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('pollDeliveries', (req, _reply, caller) => servePoll(ctx, req, caller));
 }
 
-async function servePoll(ctx: ServerContext, req: FastifyRequest, caller: Caller) {
+async function servePoll(ctx: ServerContext, req: RouteRequest<'pollDeliveries'>, caller: Caller) {
   const { address, pull } = await pullAgent(ctx, req, caller);
-  const q = req.query as { wait_seconds?: number; limit?: number };
+  const q = req.query;
   let deliveries: Delivery[] = [];
   if (pull) {
     await waitUntil(ctx, `agent:${address}`, (q.wait_seconds ?? 0) * 1000, async () => {

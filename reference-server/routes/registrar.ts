@@ -3,7 +3,7 @@
 // no module handles.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { routes, type RouteSpec } from '../../schemas/routes.js';
-import { schemaId, type SchemaName } from '../../schemas/index.js';
+import { definitionSchemas, schemaId, schemas, type SchemaName } from '../../schemas/index.js';
 import type * as Wire from '../../schemas/types.js';
 import { Problem } from '../errors.js';
 import type { Authenticator } from '../auth.js';
@@ -43,8 +43,44 @@ export const BODY_SCHEMAS: { readonly [Id in keyof RouteBodies]: SchemaName } = 
   advanceTestClock: 'test-clock-request',
 };
 
+/**
+ * The query string of every route that has one, as its schema in schemas/routes.ts leaves it
+ * after validation with type coercion ("5" → 5; absent parameters stay absent: no defaults).
+ */
+export interface RouteQueries {
+  streamDeliveries: { since?: number; wait_seconds?: number };
+  pollDeliveries: { wait_seconds?: number; limit?: number };
+  listIntents: { status?: Wire.Status; role?: 'sender' | 'receiver' | 'any'; limit?: number; cursor?: string };
+  getIntent: { wait_seconds?: number };
+  listEvents: { since?: number };
+  streamEvents: { since?: number; wait_seconds?: number };
+  listDeadLetters: { agent?: Wire.Address; limit?: number; cursor?: string };
+  listInbox: { owner_agent?: Wire.Address; open?: boolean };
+  getInboxThread: { owner_agent?: Wire.Address };
+  approveInboxThread: { owner_agent?: Wire.Address };
+  rejectInboxThread: { owner_agent?: Wire.Address };
+  replyInboxThread: { owner_agent?: Wire.Address };
+}
+
+/** The parameters of each of those types (a test holds them to the query schemas of schemas/routes.ts). */
+export const QUERY_PARAMETERS: { readonly [Id in keyof RouteQueries]-?: readonly (keyof RouteQueries[Id])[] } = {
+  streamDeliveries: ['since', 'wait_seconds'],
+  pollDeliveries: ['wait_seconds', 'limit'],
+  listIntents: ['status', 'role', 'limit', 'cursor'],
+  getIntent: ['wait_seconds'],
+  listEvents: ['since'],
+  streamEvents: ['since', 'wait_seconds'],
+  listDeadLetters: ['agent', 'limit', 'cursor'],
+  listInbox: ['owner_agent', 'open'],
+  getInboxThread: ['owner_agent'],
+  approveInboxThread: ['owner_agent'],
+  rejectInboxThread: ['owner_agent'],
+  replyInboxThread: ['owner_agent'],
+};
+
 export type BodyOf<Id extends string> = Id extends keyof RouteBodies ? RouteBodies[Id] : unknown;
-export type RouteRequest<Id extends string> = FastifyRequest<{ Body: BodyOf<Id> }>;
+export type QueryOf<Id extends string> = Id extends keyof RouteQueries ? RouteQueries[Id] : unknown;
+export type RouteRequest<Id extends string> = FastifyRequest<{ Body: BodyOf<Id>; Querystring: QueryOf<Id> }>;
 export type RouteHandler<Id extends string = string> = (req: RouteRequest<Id>, reply: FastifyReply, caller: Caller) => Promise<unknown>;
 export type RouteModule = (r: RouteRegistrar, ctx: ServerContext) => void;
 
@@ -59,6 +95,37 @@ export class RouteRegistrar {
     // against the schema its type is generated from (ERR-006); a body-optional route gets {}.
     this.handlers.set(id, handler as RouteHandler);
   }
+}
+
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'dependentSchemas']);
+const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+const SUBSCHEMAS = new Set(['items', 'additionalProperties', 'if', 'then', 'else', 'not', 'contains', 'propertyNames']);
+
+/**
+ * A wire schema as the response serializer (fast-json-stringify) must see it to write exactly
+ * what JSON.stringify would: $refs made absolute (it resolves them only by registered id, not
+ * relative to the enclosing $id); `default` removed (it writes defaults into absent properties);
+ * additionalProperties spelled out as true where JSON Schema leaves it implicit (it drops
+ * undeclared properties unless told otherwise, which would empty `payload` and `details`).
+ */
+export function serializerSchema<T>(schema: T): T {
+  const base = (schema as { $id: string }).$id;
+  const walk = (node: unknown): unknown => {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'default') continue;
+      if (key === '$ref' && typeof value === 'string') out[key] = new URL(value, base).href;
+      else if (SCHEMA_MAPS.has(key) && value !== null && typeof value === 'object') out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, walk(sub)]));
+      else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) out[key] = value.map(walk);
+      else if (SUBSCHEMAS.has(key)) out[key] = walk(value);
+      else out[key] = value;
+    }
+    const objectSchema = out.type === 'object' || (Array.isArray(out.type) && out.type.includes('object')) || 'properties' in out;
+    if (objectSchema && !('additionalProperties' in out)) out.additionalProperties = true;
+    return out;
+  };
+  return walk(schema) as T;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{8,128}$/;
@@ -81,6 +148,9 @@ export function methodsFor(path: string): string[] {
 }
 
 export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fallbacks: RouteRegistrar, auth: Authenticator): void {
+  // Every wire schema under its $id, for the response serializer (fast-json-stringify), which
+  // resolves a $ref only by a registered id, not relative to the $id of the schema it sits in.
+  for (const schema of [...definitionSchemas, ...Object.values(schemas)]) app.addSchema(serializerSchema(schema));
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0];
     const allowed = methodsFor(path);
@@ -106,6 +176,9 @@ function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: R
   const schema: Record<string, unknown> = {};
   if (spec.body) schema.body = { $ref: schemaId(spec.body) };
   if (spec.query) schema.querystring = spec.query;
+  // The 200 and every problem+json answer are written by the serializer compiled from their
+  // schemas (faster than JSON.stringify). SSE routes hijack the reply and write their frames.
+  if (typeof spec.response === 'string') schema.response = { 200: { $ref: schemaId(spec.response) }, '4xx': { $ref: schemaId('problem') }, '5xx': { $ref: schemaId('problem') } };
   const options: RouteShorthandOptions = {
     schema,
     // SEC-001/002: 401 and 403 come before any parsing or validation.
@@ -138,7 +211,7 @@ function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: R
       }
     },
   };
-  app.route<{ Body: unknown }>({
+  app.route<{ Body: unknown; Querystring: unknown }>({
     method: spec.method, url, ...options,
     handler: async (req, reply) => {
       const body = await handler(req, reply, req.caller ?? { address: 'anonymous', admin: false });

@@ -2,22 +2,22 @@
 // deliveries, each written the moment it is handed out; `id:` is the agent's delivery cursor.
 // A reconnect with since / Last-Event-ID first re-sends leased, un-acked deliveries after the
 // cursor (their frames may have been lost), then continues with new ones.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { SseSession } from '../sse.js';
 import { pullAgent, sinceFrom } from './common.js';
 import { DEFAULT_WAIT_SECONDS, STREAM_CLAIM_BATCH } from '../limits.js';
 import type { Caller, Delivery } from '../model.js';
-import type { RouteRegistrar } from './registrar.js';
+import type { RouteRegistrar, RouteRequest } from './registrar.js';
 import type { ServerContext } from '../context.js';
 
 export function streamRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('streamDeliveries', (req, reply, caller) => serveStream(ctx, req, reply, caller));
 }
 
-async function serveStream(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, caller: Caller): Promise<void> {
+async function serveStream(ctx: ServerContext, req: RouteRequest<'streamDeliveries'>, reply: FastifyReply, caller: Caller): Promise<void> {
   const { address, pull } = await pullAgent(ctx, req, caller);
   const since = sinceFrom(req);
-  const wait = (req.query as { wait_seconds?: number }).wait_seconds ?? DEFAULT_WAIT_SECONDS;
+  const wait = req.query.wait_seconds ?? DEFAULT_WAIT_SECONDS;
   const session = new SseSession(reply, ctx.sse, { waitSeconds: wait, since, keepaliveMs: ctx.settings.keepaliveSeconds * 1000, highWaterMark: ctx.settings.sseHighWaterMark });
 
   const send = (deliveries: Delivery[]): boolean => session.batch(() => {
