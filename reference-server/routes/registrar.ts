@@ -105,7 +105,8 @@ export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fal
 function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: RouteHandler, auth: Authenticator): void {
   const schema: Record<string, unknown> = {};
   if (spec.body) schema.body = { $ref: schemaId(spec.body) };
-  if (spec.query) schema.querystring = spec.query;
+  // ERR-012: a route without query parameters refuses any parameter, like one with a schema.
+  schema.querystring = spec.query ?? { type: 'object', properties: {}, additionalProperties: false };
   const options: RouteShorthandOptions = {
     schema,
     // SEC-001/002: 401 and 403 come before any parsing or validation.
