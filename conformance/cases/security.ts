@@ -36,7 +36,7 @@ export const securityCases = group('SEC', [
   },
   {
     id: 'SEC-002',
-    title: 'Authorization: Bearer works like x-api-key; two different keys are 401',
+    title: 'Authorization: Bearer (any case of the scheme) works like x-api-key on a read and a write; two different keys are 401',
     level: 'MUST',
     requirements: ['SEC-001'],
     ...pollCap,
@@ -50,6 +50,12 @@ export const securityCases = group('SEC', [
       equal(sent.from_agent, a.address, 'sender of an intent created with x-api-key');
       const viaBearer = ok(await ctx.request({ method: 'POST', path: '/v1/intents', headers: { authorization: `Bearer ${b.key}` }, json: { intent_type: 'conformance.check.v1', to_agent: a.address, payload: {} } }), 'create with a Bearer key');
       equal(viaBearer.intent.from_agent, b.address, 'sender of an intent created with a Bearer key');
+      // SEC-001: the scheme name is case-insensitive (RFC 9110 11.1), on a read and on a write.
+      for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+        equal(ok(await ctx.request({ method: 'GET', path: `/v1/agents/${a.path}`, headers: { authorization: `${scheme} ${a.key}` } }), `read with scheme ${scheme}`).agent.address, a.address, `agent read with scheme ${scheme}`);
+        const created = ok(await ctx.request({ method: 'POST', path: '/v1/intents', headers: { authorization: `${scheme} ${b.key}` }, json: { intent_type: 'conformance.check.v1', to_agent: a.address, payload: {} } }), `create with scheme ${scheme}`);
+        equal(created.intent.from_agent, b.address, `sender of an intent created with scheme ${scheme}`);
+      }
     },
   },
   {
