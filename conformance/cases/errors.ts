@@ -344,4 +344,51 @@ export const errorCases = group('ERR', [
       if (skipped.length) ctx.note(`not probed: ${skipped.join('; ')}`);
     },
   },
+  {
+    id: 'ERR-014',
+    title: 'limit and wait_seconds at, just inside and just past their advertised bounds on every route that takes them',
+    level: 'MUST',
+    requirements: ['ERR-020', 'ERR-012', 'CAP-020'],
+    ...needs('binding.poll'),
+    async run(ctx) {
+      const { sender, worker, i } = await ctx.setup('a terminal intent', async () => {
+        const sent = await sentIntent(ctx, { longLease: true });
+        ok(await ctx.request({ method: 'POST', path: `/v1/intents/${sent.i.intent_id}/resolve`, key: sent.worker.key, json: { status: 'COMPLETED', result: {} } }), 'resolve');
+        return sent;
+      });
+      const l = limits(ctx);
+      const maxList = Number(ctx.need(l.max_list_limit, 'limits.max_list_limit'));
+      const wait = ctx.need(l.wait_seconds, 'limits.wait_seconds') as { min: number; max: number };
+      const refusedQuery = (res: HttpResponse, what: string) => {
+        check(res.status === 422 && ['validation_failed', 'limit_exceeded'].includes(res.body?.code), `${what} must be refused with 422 validation_failed or limit_exceeded (ERR-012, ERR-020)`, '422', { status: res.status, code: res.body?.code });
+      };
+      // limit: every list route with a limit, at 1 and the advertised max (and one below), refused at 0 and max + 1.
+      for (const route of routes) {
+        if (route.method !== 'GET' || !route.query?.properties.limit) continue;
+        const path = route.path.replace('{address}', worker.path);
+        const key = route.auth === 'admin' ? ctx.adminKey : route.path.startsWith('/v1/agents/') ? worker.key : sender.key;
+        for (const n of [...new Set([1, maxList - 1, maxList])].filter((x) => x >= 1)) {
+          ok(await ctx.request({ method: 'GET', path, key, query: { limit: n } }), `GET ${route.path}?limit=${n} (advertised max_list_limit ${maxList})`);
+        }
+        refusedQuery(await ctx.request({ method: 'GET', path, key, query: { limit: maxList + 1 } }), `GET ${route.path}?limit=${maxList + 1} (one past max_list_limit)`);
+        refusedQuery(await ctx.request({ method: 'GET', path, key, query: { limit: 0 } }), `GET ${route.path}?limit=0`);
+      }
+      // wait_seconds at the advertised bounds, on answers that are due at once (a terminal intent, a ready delivery).
+      const bounds = [...new Set([wait.min, wait.max - 1, wait.max])];
+      const quick = { timeoutMs: 20_000 };
+      for (const w of bounds) {
+        ok(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: sender.key, query: { wait_seconds: w }, ...quick }), `GET /v1/intents/{id}?wait_seconds=${w} on a terminal intent`);
+        const observed = await ctx.sse(`/v1/intents/${i.intent_id}/events/stream`, { key: sender.key, query: { wait_seconds: w }, frameSchema: 'event', ...quick });
+        equal(observed.status, 200, `observe with wait_seconds=${w} on a terminal intent`);
+        const ready = await send(ctx, sender, worker.address);
+        const polled = ok(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: w, limit: maxList }, ...quick }), `poll with wait_seconds=${w} and a delivery ready`);
+        // With wait_seconds=0 the delivery may not be ready yet in real time: only a wait must return it (POLL-002).
+        if (w > 0) check(polled.deliveries.some((d: { intent_id: string }) => d.intent_id === ready.intent_id), `poll with wait_seconds=${w} must return the ready delivery`, ready.intent_id, polled.deliveries.map((d: { intent_id: string }) => d.intent_id));
+      }
+      refusedQuery(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: sender.key, query: { wait_seconds: wait.max + 1 } }), `GET /v1/intents/{id}?wait_seconds=${wait.max + 1}`);
+      refusedQuery(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events/stream`, key: sender.key, query: { wait_seconds: wait.max + 1 }, headers: { accept: 'text/event-stream' } }), `observe with wait_seconds=${wait.max + 1}`);
+      refusedQuery(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: wait.max + 1 } }), `poll with wait_seconds=${wait.max + 1}`);
+      refusedQuery(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: wait.min - 1 } }), `poll with wait_seconds=${wait.min - 1}`);
+    },
+  },
 ]);
