@@ -131,6 +131,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['INT-010', 'INT-012', 'ERR-020', 'ERR-008'],
     ...pollCap,
+    bounds: { 'INT-010': ['max_payload_bytes accepted', 'max_payload_bytes + 1 refused (413)', 'over the limit in UTF-8 bytes, not characters'] },
     async run(ctx) {
       const { sender, worker } = await pair(ctx);
       const max = Number(limits(ctx).max_payload_bytes ?? 131072);
@@ -274,6 +275,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['ERR-012'],
     ...needs('binding.poll'),
+    forms: { 'ERR-012': ['streamDeliveries', 'pollDeliveries', 'listIntents', 'getIntent', 'listEvents', 'streamEvents', 'listDeadLetters', 'listInbox', 'getInboxThread'] },
     async run(ctx) {
       const { sender, worker, i } = await ctx.setup('an intent to address the routes with', () => sentIntent(ctx, { longLease: true }));
       for (const route of routes) {
@@ -294,6 +296,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['ERR-009'],
     ...needs('binding.poll'),
+    forms: { 'ERR-009': ['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'] },
     async run(ctx) {
       const { writes, skipped } = await validWrites(ctx);
       for (const w of writes) {
@@ -311,6 +314,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['ERR-010'],
     ...needs('binding.poll'),
+    forms: { 'ERR-010': ['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'] },
     async run(ctx) {
       const { writes, skipped } = await validWrites(ctx);
       for (const w of writes) {
@@ -327,6 +331,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['ERR-012'],
     ...needs('binding.poll'),
+    forms: { 'ERR-012': [...['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'], 'health', 'getCapabilities', 'getWellKnown', 'getAgent'] },
     async run(ctx) {
       const { writes, skipped } = await validWrites(ctx);
       for (const w of writes) {
@@ -350,6 +355,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['ERR-020', 'ERR-012', 'CAP-020'],
     ...needs('binding.poll'),
+    bounds: { 'ERR-020': ['limit: 1, max_list_limit - 1, max_list_limit accepted; 0 and max_list_limit + 1 refused (pollDeliveries, listIntents, listDeadLetters)', 'wait_seconds: min, max - 1, max accepted; max + 1 and min - 1 refused (getIntent, streamEvents, pollDeliveries)'] },
     async run(ctx) {
       const { sender, worker, i } = await ctx.setup('a terminal intent', async () => {
         const sent = await sentIntent(ctx, { longLease: true });

@@ -188,6 +188,7 @@ export const httpCases = group('HTTP', [
     level: 'MUST',
     requirements: ['DLV-015', 'HTTP-026'],
     ...httpCap,
+    forms: { 'DLV-015': ['Retry-After: delta-seconds', 'clamped to max_delay_ms'] },
     async run(ctx) {
       const maxDelay = fit(ctx, 'max_delay_ms', 2000);
       const { receiver, worker, sender } = await setup(ctx, [
@@ -387,6 +388,7 @@ export const httpCases = group('HTTP', [
     level: 'MUST',
     requirements: ['DLV-015', 'HTTP-026'],
     ...httpCap,
+    forms: { 'DLV-015': ['Retry-After: HTTP-date (IMF-fixdate)'] },
     async run(ctx) {
       const maxDelay = fit(ctx, 'max_delay_ms', 10_000);
       const { receiver, worker, sender } = await ctx.setup('an http worker whose receiver answers 503 once', () => setup(ctx, [{ status: 200 }], { initial_delay_ms: fit(ctx, 'initial_delay_ms', 50), max_delay_ms: maxDelay, max_delivery_attempts: 3 }));

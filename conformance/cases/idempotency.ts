@@ -98,6 +98,7 @@ export const idempotencyCases = group('IDEM', [
     level: 'MUST',
     requirements: ['IDEM-005', 'ERR-008'],
     ...pollCap,
+    bounds: { 'IDEM-005': ['7 characters refused', '8 characters accepted', '128 characters accepted', '129 characters refused'] },
     async run(ctx) {
       const { sender, worker } = await pair(ctx);
       for (const bad of ['1234567', 'x'.repeat(129), 'has space-123']) {
@@ -115,6 +116,7 @@ export const idempotencyCases = group('IDEM', [
     level: 'MUST',
     requirements: ['IDEM-006'],
     ...pollCap,
+    forms: { 'IDEM-006': ['two senders, one key'] },
     async run(ctx) {
       const { sender, worker } = await pair(ctx);
       const other = await agent(ctx, 'other', 'poll');
@@ -199,6 +201,7 @@ export const idempotencyCases = group('IDEM', [
     level: 'MUST',
     requirements: ['IDEM-010'],
     ...pollCap,
+    forms: { 'IDEM-010': ['scoped by route (resume, resolve)'] },
     async run(ctx) {
       const { worker, i } = await sentIntent(ctx, { longLease: true });
       const key = ctx.unique('idem');
@@ -231,6 +234,7 @@ export const idempotencyCases = group('IDEM', [
     level: 'MUST',
     requirements: ['IDEM-010'],
     ...pollCap,
+    forms: { 'IDEM-010': ['scoped by intent (one key on two intents)', 'scoped by caller (sender and admin on cancel)'] },
     async run(ctx) {
       const { sender, worker, i } = await ctx.setup('an intent held by its worker', () => sentIntent(ctx, { longLease: true }));
       const second = await ctx.setup('a second intent to the same worker', () => send(ctx, sender, worker.address));

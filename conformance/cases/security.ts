@@ -40,6 +40,7 @@ export const securityCases = group('SEC', [
     level: 'MUST',
     requirements: ['SEC-001'],
     ...pollCap,
+    forms: { 'SEC-001': ['x-api-key', 'Authorization: Bearer', 'Authorization: bearer', 'Authorization: BEARER', 'Authorization: BeArEr', 'both headers, same key', 'both headers, two keys (401)', 'on a read (getAgent)', 'on a write (createIntent)'] },
     async run(ctx) {
       const a = await agent(ctx, 'a', 'poll');
       const b = await agent(ctx, 'b', 'poll');
@@ -198,6 +199,7 @@ export const securityCases = group('SEC', [
     level: 'MUST',
     requirements: ['INT-021', 'INT-022', 'EVT-007', 'SEC-002', 'SEC-004'],
     ...pollCap,
+    forms: { 'INT-021': ['sender', 'receiver', 'admin'], 'INT-022': ['another agent'], 'EVT-007': ['sender', 'receiver', 'admin', 'another agent', 'events list', 'events stream'], 'SEC-002': ['no key'] },
     async run(ctx) {
       const { sender, worker, stranger, i } = await ctx.setup('an intent delivered to its worker, and a third agent', () => polledIntent(ctx, { stranger: true, longLease: true }));
       const id = i.intent_id;
@@ -226,6 +228,7 @@ export const securityCases = group('SEC', [
     level: 'MUST',
     requirements: ['RES-012', 'RES-020', 'RES-021', 'DLV-016', 'DLV-010', 'SEC-002'],
     ...pollCap,
+    forms: { 'RES-012': ['receiver', 'admin', 'sender (403)', 'another agent (404)', 'ack', 'resume', 'resolve'], 'RES-021': ['receiver (403)', 'another agent (404)'], 'RES-020': ['sender', 'admin'], 'SEC-002': ['no key'] },
     async run(ctx) {
       const { sender, worker, stranger } = await ctx.setup('a sender, a worker and a third agent', () => pair(ctx, { stranger: true, longLease: true }));
       const delivered = (what: string) => ctx.setup(what, async () => {

@@ -315,6 +315,7 @@ export const sseCases = group('SSE', [
     level: 'MUST',
     requirements: ['SSE-004', 'SSE-005', 'EVT-005', 'EVT-006'],
     ...pollCap,
+    forms: { 'SSE-004': ['since=9', 'Last-Event-ID: 10', 'multi-digit seq (10..13)'], 'SSE-005': ['Last-Event-ID above since', 'Last-Event-ID below since'], 'EVT-005': ['since=9', 'since=10', 'since=11'] },
     async run(ctx) {
       const p = await ctx.setup('a sender and a worker', () => pair(ctx));
       // 2 events at creation, then each progress report appends one: 13 events in all, seq 1..13.
