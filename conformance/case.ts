@@ -42,6 +42,13 @@ export interface ConformanceCase {
   dependsOn?: string[];
   /** The kit runs it after every other case of the run (the response-conformance cases). */
   runsLast?: boolean;
+  /**
+   * Per requirement the case cites, the forms it exercises of a value the spec allows in more than
+   * one form (header and scheme spellings, Retry-After forms, roles, routes); `--coverage` lists them.
+   */
+  forms?: Record<string, string[]>;
+  /** Per requirement the case cites, the bounds it probes (at, inside and past an advertised limit). */
+  bounds?: Record<string, string[]>;
   run(ctx: CaseContext): Promise<void>;
 }
 

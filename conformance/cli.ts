@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { collect, integer, positive, reporterList } from './cli-arguments.js';
 import type { ConformanceCase } from './case.js';
 import { UsageError } from './errors.js';
-import { registeredCases, registryProblems } from './registry.js';
+import { coverageByRequirement, registeredCases, registryProblems, requirements } from './registry.js';
 import { REPORTER_NAMES, REPORT_FILES, TRANSCRIPT_POLICIES, type ReporterName, type TranscriptPolicy } from './reporters/reporter.js';
 import { runConformance } from './runner.js';
 import type { LevelOption } from './selection.js';
@@ -33,6 +33,7 @@ interface CliFlags {
   concurrency: number;
   cases?: string;
   list?: boolean;
+  coverage?: boolean;
   trace?: boolean;
   showSecrets?: boolean;
   runs?: number;
@@ -64,6 +65,7 @@ function buildProgram(): Command {
     .option('--deep', 'deeper property runs (PROP-*): about ten times the default runs and time budget')
     .option('--replay <file>', 'replay a failed property case from the JSON its failure printed ({"case", "seed", "path"})')
     .option('--list', 'print every case (ID, level, requirements, title) and exit')
+    .option('--coverage', 'print, per requirement, the cases citing it and the forms and bounds they exercise, and exit')
     .option('--trace', 'print every case\'s transcript (requests, responses, SSE frames, receiver hits)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
@@ -87,6 +89,17 @@ function printList(own: ConformanceCase[] | undefined): void {
   process.stdout.write(`${cases.length} cases\n`);
 }
 
+function printCoverage(own: ConformanceCase[] | undefined): void {
+  const coverage = coverageByRequirement(own ?? registeredCases());
+  for (const r of requirements) {
+    const c = coverage.get(r.id);
+    const parts = [c ? c.cases.join(',') : '-'];
+    if (c?.forms.length) parts.push(`forms: ${c.forms.join(' | ')}`);
+    if (c?.bounds.length) parts.push(`bounds: ${c.bounds.join(' | ')}`);
+    process.stdout.write(`${r.id.padEnd(10)} ${r.level.padEnd(6)} ${parts.join('  ')}\n`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   // The client kit (spec/17-clients.md) has its own flags: `axp-conformance client --command ...`.
   if (argv[2] === 'client') return (await import('./clients/cli.js')).runClientCli(argv.slice(3));
@@ -106,6 +119,10 @@ async function main(argv: string[]): Promise<number> {
     const cases = flags.cases ? await loadCases(flags.cases) : undefined;
     if (flags.list) {
       printList(cases);
+      return 0;
+    }
+    if (flags.coverage) {
+      printCoverage(cases);
       return 0;
     }
     const replay = flags.replay ? parseReplayFile(await readFile(flags.replay, 'utf8').catch((err: Error) => { throw new UsageError(`cannot read --replay ${flags.replay}: ${err.message}`); }), flags.replay) : undefined;

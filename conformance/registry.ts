@@ -66,6 +66,12 @@ export function registryProblems(
       if (!seen.has(dep) || dep === c.id) problems.push(`case ${c.id} depends on ${dep}, which is not a case before it`);
     }
     if (c.exclusive && c.runsLast) problems.push(`case ${c.id} is both exclusive and runsLast`);
+    for (const [field, table] of [['forms', c.forms], ['bounds', c.bounds]] as const) {
+      for (const [id, list] of Object.entries(table ?? {})) {
+        if (!(c.requirements ?? []).includes(id)) problems.push(`case ${c.id} lists ${field} for ${id}, which it does not cite`);
+        if (!Array.isArray(list) || list.length === 0) problems.push(`case ${c.id} lists no ${field} for ${id}`);
+      }
+    }
     for (const id of c.requirements ?? []) {
       if (!REQUIREMENT_ID.test(id)) problems.push(`case ${c.id} cites ${JSON.stringify(id)}, not a requirement ID`);
       else if (!known.has(id)) problems.push(`case ${c.id} cites ${id}, which is not in spec/requirements.json`);
@@ -86,4 +92,21 @@ export function uncoveredRequirements(
 ): Requirement[] {
   const cited = new Set(cases.flatMap((c) => c.requirements));
   return reqs.filter((r) => r.level !== 'MAY' && !cited.has(r.id) && !(r.id in trace));
+}
+
+/** Per requirement: the cases citing it and the forms and bounds they exercise (the coverage report). */
+export interface RequirementCoverage { cases: string[]; forms: string[]; bounds: string[] }
+
+export function coverageByRequirement(cases: readonly ConformanceCase[] = registeredCases()): Map<string, RequirementCoverage> {
+  const out = new Map<string, RequirementCoverage>();
+  for (const c of cases) {
+    for (const id of c.requirements) {
+      const entry = out.get(id) ?? { cases: [], forms: [], bounds: [] };
+      entry.cases.push(c.id);
+      for (const f of c.forms?.[id] ?? []) if (!entry.forms.includes(f)) entry.forms.push(f);
+      for (const b of c.bounds?.[id] ?? []) if (!entry.bounds.includes(b)) entry.bounds.push(b);
+      out.set(id, entry);
+    }
+  }
+  return out;
 }

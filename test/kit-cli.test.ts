@@ -125,6 +125,13 @@ describe('axp-conformance exit codes', { timeout: 120_000 }, () => {
     expect(run.stdout).toMatch(/FAKE-003\s+MAY\s+TERM-003/);
   });
 
+  it('--coverage prints every requirement with the cases citing it and exits 0', async () => {
+    const run = await cli(['--coverage']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^SEC-001\s+MUST\s+\S*SEC-002\S*\s+forms: x-api-key \| Authorization: Bearer/m);
+    expect(run.stdout).toMatch(/^DLV-015\s+MUST\s+.*Retry-After: HTTP-date/m);
+  });
+
   it('writes the json, junit, html and markdown reports into --out and says where', async () => {
     const out = join(dir, 'reports');
     const run = await cli(['--target', target.url, '--reporter', 'console,json,junit,html,markdown', '--out', out, '--seed', '42', ...FAKE_CASES]);

@@ -99,7 +99,7 @@ const SCENARIOS: Scenario[] = [
       },
     },
     only: ['SEC-*', 'DLV-*'],
-    fails: ['DLV-004', 'DLV-011', 'SEC-003'],
+    fails: ['DLV-004', 'DLV-011', 'SEC-003', 'SEC-011'],
     cites: /403|forbidden/,
   },
   {
@@ -159,7 +159,7 @@ const SCENARIOS: Scenario[] = [
       },
     },
     only: ['SEC-*', 'ERR-*'],
-    fails: ['ERR-007', 'SEC-001', 'SEC-002', 'SEC-009', 'SEC-201'],
+    fails: ['ERR-007', 'SEC-001', 'SEC-002', 'SEC-009', 'SEC-010', 'SEC-011', 'SEC-201'],
     cites: /401|unauthorized/,
   },
   {

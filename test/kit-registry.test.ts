@@ -2,7 +2,7 @@
 // IDs, and every MUST/SHOULD requirement covered by a case or explained in traceability.json.
 import { describe, expect, it } from 'vitest';
 import type { ConformanceCase } from '../conformance/case.js';
-import { registeredCases, registryProblems, requirements, traceability, uncoveredRequirements, type Requirement } from '../conformance/registry.js';
+import { coverageByRequirement, registeredCases, registryProblems, requirements, traceability, uncoveredRequirements, type Requirement } from '../conformance/registry.js';
 
 const reqs: Requirement[] = [
   { id: 'AAA-001', level: 'MUST', chapter: '01-a.md', anchor: '01-a.md#AAA-001', text: 'must' },
@@ -34,6 +34,16 @@ describe('registry checks', () => {
       ]),
     );
     expect(registryProblems([c('AAA-001', ['AAA-001'])], reqs, {})).toEqual([]);
+  });
+
+  it('accepts forms and bounds only for requirements the case cites, and reports them per requirement', () => {
+    const withForms = { ...c('AAA-001', ['AAA-001']), forms: { 'AAA-001': ['x-api-key', 'Bearer'], 'AAA-002': ['other'] }, bounds: { 'AAA-001': [] } };
+    expect(registryProblems([withForms], reqs, {})).toEqual([
+      'case AAA-001 lists forms for AAA-002, which it does not cite',
+      'case AAA-001 lists no bounds for AAA-001',
+    ]);
+    const second = { ...c('AAA-002', ['AAA-001']), forms: { 'AAA-001': ['Bearer', 'bearer'] }, bounds: { 'AAA-001': ['max accepted'] } };
+    expect(coverageByRequirement([withForms, second]).get('AAA-001')).toEqual({ cases: ['AAA-001', 'AAA-002'], forms: ['x-api-key', 'Bearer', 'bearer'], bounds: ['max accepted'] });
   });
 
   it('lists MUST and SHOULD requirements with neither a case nor a traceability reason', () => {

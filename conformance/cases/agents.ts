@@ -2,7 +2,7 @@
 import { NotApplicable, type CaseContext, type HttpResponse } from '../case.js';
 import deliveryPolicy from '../../schemas/delivery-policy.schema.json' with { type: 'json' };
 import {
-  agent, callbackRefused, check, containsToken, equal, needs, fastPolicy, getIntent, group, httpReceiver, intentBody, limits, ok, parkedCallbackUrl, PARKED_PUBLIC_URL, passTime, poll, pollFor, problem, send, validationError,
+  agent, callbackRefused, check, containsToken, equal, needs, fastPolicy, getIntent, group, hasCapability, httpReceiver, intentBody, limits, ok, parkedCallbackUrl, PARKED_PUBLIC_URL, passTime, poll, pollFor, problem, send, validationError,
 } from './support.js';
 import { pair } from './flows.js';
 
@@ -371,6 +371,52 @@ export const agentCases = group('AGT', [
         const got = await poll(ctx, worker, { limit: 50 });
         check(!got.deliveries.some((d: { intent_id: string }) => d.intent_id === accepted.body.intent.intent_id), 'an intent to a different address was delivered to this agent', 'not delivered', 'delivered');
       } else problem(accepted, 404, 'agent_not_found', 'near-miss address in strict mode');
+    },
+  },
+  {
+    id: 'AGT-019',
+    title: 'every advertised delivery-policy range at, just inside and just past both its bounds',
+    level: 'MUST',
+    requirements: ['ERR-020', 'CAP-020'],
+    ...pollCap,
+    bounds: { 'ERR-020': ['lease_seconds, max_delivery_attempts, initial_delay_ms, max_delay_ms, timeout_ms (http): min, min + 1, max - 1, max accepted and stored; min - 1 and max + 1 refused with 422'] },
+    async run(ctx) {
+      const l = limits(ctx);
+      const props = deliveryPolicy.properties as unknown as Record<string, { type: string }>;
+      const range = (field: string) => l[field] as { min: number; max: number } | undefined;
+      const initial = range('initial_delay_ms');
+      const maxDelay = range('max_delay_ms');
+      const httpUrl = hasCapability(ctx, 'binding.http') ? await parkedCallbackUrl(ctx) : undefined;
+      const skipped: string[] = [];
+      for (const field of ['lease_seconds', 'max_delivery_attempts', 'initial_delay_ms', 'max_delay_ms', 'timeout_ms']) {
+        const r = range(field);
+        if (!r) { skipped.push(`${field} (not advertised)`); continue; }
+        if (field === 'timeout_ms' && !httpUrl) { skipped.push('timeout_ms (the target has no http binding)'); continue; }
+        const base = field === 'timeout_ms' ? { binding: 'http', url: httpUrl } : { binding: 'poll' };
+        // AGT-022: max_delay_ms may not be below initial_delay_ms; the partner field is set to a value that keeps that true.
+        const partner = (value: number): Record<string, number> | undefined => {
+          if (field === 'initial_delay_ms' && maxDelay) return value <= maxDelay.max ? { max_delay_ms: Math.max(value, maxDelay.min) } : undefined;
+          if (field === 'max_delay_ms' && initial) return value >= initial.min ? { initial_delay_ms: initial.min } : undefined;
+          return {};
+        };
+        const step = props[field].type === 'integer' ? 1 : Math.min(1, (r.max - r.min) / 2);
+        for (const value of [...new Set([r.min, r.min + step, r.max - step, r.max])].filter((v) => v >= r.min && v <= r.max)) {
+          const extra = partner(value);
+          if (!extra) { skipped.push(`${field} = ${value} (no ${field === 'initial_delay_ms' ? 'max_delay_ms' : 'initial_delay_ms'} in range fits it)`); continue; }
+          const res = await put(ctx, `${ctx.unique('agt')}/bound`, { delivery: { ...base, ...extra, [field]: value } });
+          if (field === 'timeout_ms') callbackRefused(res, String(httpUrl));
+          equal(ok(res, `${field} = ${value} (advertised ${r.min}..${r.max})`).agent.delivery[field], value, `${field} stored at ${value}`);
+        }
+        // Past the advertised range; where that is also past the protocol bound the schema refuses it (422 either way).
+        const past = props[field].type === 'integer' ? [r.min - 1, r.max + 1] : [r.min / 2, r.max + Math.max(step, 0.5)];
+        for (const value of past) {
+          const extra = partner(value) ?? {};
+          const res = await put(ctx, `${ctx.unique('agt')}/bound`, { delivery: { ...base, ...extra, [field]: value } });
+          if (field === 'timeout_ms') callbackRefused(res, String(httpUrl));
+          check(res.status === 422 && ['limit_exceeded', 'validation_failed'].includes(res.body?.code), `${field} = ${value} outside the advertised ${r.min}..${r.max} must be refused with 422 limit_exceeded (or validation_failed past the protocol bound)`, '422', { status: res.status, code: res.body?.code });
+        }
+      }
+      if (skipped.length) ctx.note(`not probed: ${skipped.join('; ')}`);
     },
   },
 ]);

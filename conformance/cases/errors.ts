@@ -1,8 +1,8 @@
 // Chapter 13: problem documents, status/code table, 400/413/415/404/405, precedence, no 500s.
 import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
 import { routes } from '../../schemas/routes.js';
-import { agent, check, containsToken, equal, group, intentBody, limits, needs, ok, problem, send, validationError } from './support.js';
-import { pair, sentIntent } from './flows.js';
+import { agent, check, containsToken, equal, group, hasCapability, hasTestClock, intentBody, limits, needs, ok, problem, send, validationError } from './support.js';
+import { pair, polledIntent, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
 
@@ -33,6 +33,58 @@ async function sentCount(ctx: CaseContext, sender: RegisteredAgent): Promise<num
 function payloadOfSize(bytes: number): Record<string, string> {
   const overhead = JSON.stringify({ x: '' }).length;
   return { x: 'a'.repeat(bytes - overhead) };
+}
+
+/** One request that the target would accept: the base every one-defect probe changes in one place. */
+interface ValidWrite { route: string; method: 'POST' | 'PUT'; path: string; key: string | undefined; body: unknown; query?: Record<string, string> }
+
+/**
+ * A valid request for every route of the table that takes a body, each addressed to a resource in
+ * the state that route needs (ERR-014 leaves the order of two faults to a SHOULD, so a probe adds
+ * exactly one fault to a request that is otherwise accepted). Routes that cannot be brought into
+ * that state on this target are returned in `skipped` with the reason.
+ */
+async function validWrites(ctx: CaseContext): Promise<{ writes: ValidWrite[]; skipped: string[] }> {
+  const { sender, worker, i } = await ctx.setup('an intent delivered to and held by its worker', () => polledIntent(ctx, { longLease: true }));
+  const id = i.intent_id;
+  const byRoute: Record<string, Omit<ValidWrite, 'route' | 'method' | 'path'> & { path?: string }> = {
+    putAgent: { path: `/v1/agents/${ctx.unique('err')}/probe`, key: ctx.adminKey, body: { delivery: { binding: 'poll' } } },
+    createIntent: { key: sender.key, body: intentBody(ctx, worker.address) },
+    ackIntent: { key: worker.key, body: {} },
+    resumeIntent: { key: worker.key, body: { action: 'progress' } },
+    resolveIntent: { key: worker.key, body: { status: 'COMPLETED' } },
+    cancelIntent: { key: sender.key, body: {} },
+  };
+  const skipped: string[] = [];
+  if (hasCapability(ctx, 'binding.inbox')) {
+    const inbox = await ctx.setup('an inbox agent', () => agent(ctx, 'inbox', 'inbox'));
+    const task = await ctx.setup('an inbox task assigned to its owner', async () => {
+      const t = await send(ctx, sender, inbox.address);
+      return ctx.eventually('the inbox task assigned', async () => {
+        const list = ok(await ctx.request({ method: 'GET', path: `/v1/intents/${t.intent_id}/events`, key: sender.key }), 'events').events as { event_type: string }[];
+        return list.some((e) => e.event_type === 'intent.human_task_assigned') ? t : undefined;
+      });
+    });
+    byRoute.approveInboxThread = { path: `/v1/inbox/${task.intent_id}/approve`, key: inbox.key, body: {} };
+    byRoute.rejectInboxThread = { path: `/v1/inbox/${task.intent_id}/reject`, key: inbox.key, body: {} };
+    byRoute.replyInboxThread = { path: `/v1/inbox/${task.intent_id}/reply`, key: inbox.key, body: { message: 'ok' } };
+  } else {
+    skipped.push('approve, reject and reply (the target does not advertise binding.inbox)');
+  }
+  if (hasTestClock(ctx)) byRoute.advanceTestClock = { key: ctx.adminKey, body: { advance_ms: 0 } };
+  else skipped.push('POST /v1/_test/clock (the target does not advertise ext.test-clock)');
+  const writes: ValidWrite[] = [];
+  for (const route of routes) {
+    if (route.method === 'GET') continue;
+    const valid = byRoute[route.id];
+    if (!valid) {
+      // redeliver is valid only for a dead-lettered intent (DLV-022), which takes exhausting a policy.
+      if (route.body) skipped.push(`${route.method} ${route.path} (no valid request known to the kit)`);
+      continue;
+    }
+    writes.push({ route: route.id, method: route.method as 'POST' | 'PUT', path: valid.path ?? route.path.replace('{intent_id}', id), key: valid.key, body: valid.body });
+  }
+  return { writes, skipped };
 }
 
 export const errorCases = group('ERR', [
@@ -79,6 +131,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['INT-010', 'INT-012', 'ERR-020', 'ERR-008'],
     ...pollCap,
+    bounds: { 'INT-010': ['max_payload_bytes accepted', 'max_payload_bytes + 1 refused (413)', 'over the limit in UTF-8 bytes, not characters'] },
     async run(ctx) {
       const { sender, worker } = await pair(ctx);
       const max = Number(limits(ctx).max_payload_bytes ?? 131072);
@@ -222,6 +275,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['ERR-012'],
     ...needs('binding.poll'),
+    forms: { 'ERR-012': ['streamDeliveries', 'pollDeliveries', 'listIntents', 'getIntent', 'listEvents', 'streamEvents', 'listDeadLetters', 'listInbox', 'getInboxThread'] },
     async run(ctx) {
       const { sender, worker, i } = await ctx.setup('an intent to address the routes with', () => sentIntent(ctx, { longLease: true }));
       for (const route of routes) {
@@ -234,6 +288,113 @@ export const errorCases = group('ERR', [
           : await ctx.request({ method: route.method, path, key, query: { kit_unknown_parameter: 1 } });
         validationError(res, /kit_unknown_parameter|^\/?$/, `${route.method} ${route.path} with an unknown query parameter`, 'query');
       }
+    },
+  },
+  {
+    id: 'ERR-011',
+    title: 'broken JSON in an otherwise valid request is 400 malformed_json on every route that takes a body',
+    level: 'MUST',
+    requirements: ['ERR-009'],
+    ...needs('binding.poll'),
+    forms: { 'ERR-009': ['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'] },
+    async run(ctx) {
+      const { writes, skipped } = await validWrites(ctx);
+      for (const w of writes) {
+        const text = JSON.stringify(w.body);
+        for (const broken of [text.slice(0, -1), `${text},`]) {
+          problem(await raw(ctx, w.method, w.path, w.key, broken), 400, 'malformed_json', `${w.method} ${w.path} (${w.route}) with body ${JSON.stringify(broken.slice(0, 60))}`);
+        }
+      }
+      if (skipped.length) ctx.note(`not probed: ${skipped.join('; ')}`);
+    },
+  },
+  {
+    id: 'ERR-012',
+    title: 'a valid JSON body sent as text/plain is 415 unsupported_media_type on every route that takes a body',
+    level: 'MUST',
+    requirements: ['ERR-010'],
+    ...needs('binding.poll'),
+    forms: { 'ERR-010': ['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'] },
+    async run(ctx) {
+      const { writes, skipped } = await validWrites(ctx);
+      for (const w of writes) {
+        for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+          problem(await raw(ctx, w.method, w.path, w.key, JSON.stringify(w.body), type), 415, 'unsupported_media_type', `${w.method} ${w.path} (${w.route}) as ${type}`);
+        }
+      }
+      if (skipped.length) ctx.note(`not probed: ${skipped.join('; ')}`);
+    },
+  },
+  {
+    id: 'ERR-013',
+    title: 'an unknown query parameter on an otherwise valid request is 422 validation_failed (location query) on every write and on the reads without query parameters',
+    level: 'MUST',
+    requirements: ['ERR-012'],
+    ...needs('binding.poll'),
+    forms: { 'ERR-012': [...['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'], 'health', 'getCapabilities', 'getWellKnown', 'getAgent'] },
+    async run(ctx) {
+      const { writes, skipped } = await validWrites(ctx);
+      for (const w of writes) {
+        const res = await ctx.request({ method: w.method, path: w.path, key: w.key, json: w.body, query: { kit_unknown_parameter: '1' } });
+        validationError(res, /kit_unknown_parameter|^\/?$/, `${w.method} ${w.path} (${w.route}) with an unknown query parameter`, 'query');
+      }
+      // The reads that declare no query parameter at all (ERR-010 covers those that declare some).
+      const { worker } = await ctx.setup('an agent to read', () => pair(ctx));
+      for (const route of routes) {
+        if (route.method !== 'GET' || route.query || typeof route.response === 'object') continue;
+        const path = route.path.replace('{address}', worker.path);
+        const res = await ctx.request({ method: 'GET', path, key: route.auth === 'none' ? undefined : worker.key, query: { kit_unknown_parameter: '1' } });
+        validationError(res, /kit_unknown_parameter|^\/?$/, `GET ${route.path} with an unknown query parameter`, 'query');
+      }
+      if (skipped.length) ctx.note(`not probed: ${skipped.join('; ')}`);
+    },
+  },
+  {
+    id: 'ERR-014',
+    title: 'limit and wait_seconds at, just inside and just past their advertised bounds on every route that takes them',
+    level: 'MUST',
+    requirements: ['ERR-020', 'ERR-012', 'CAP-020'],
+    ...needs('binding.poll'),
+    bounds: { 'ERR-020': ['limit: 1, max_list_limit - 1, max_list_limit accepted; 0 and max_list_limit + 1 refused (pollDeliveries, listIntents, listDeadLetters)', 'wait_seconds: min, max - 1, max accepted; max + 1 and min - 1 refused (getIntent, streamEvents, pollDeliveries)'] },
+    async run(ctx) {
+      const { sender, worker, i } = await ctx.setup('a terminal intent', async () => {
+        const sent = await sentIntent(ctx, { longLease: true });
+        ok(await ctx.request({ method: 'POST', path: `/v1/intents/${sent.i.intent_id}/resolve`, key: sent.worker.key, json: { status: 'COMPLETED', result: {} } }), 'resolve');
+        return sent;
+      });
+      const l = limits(ctx);
+      const maxList = Number(ctx.need(l.max_list_limit, 'limits.max_list_limit'));
+      const wait = ctx.need(l.wait_seconds, 'limits.wait_seconds') as { min: number; max: number };
+      const refusedQuery = (res: HttpResponse, what: string) => {
+        check(res.status === 422 && ['validation_failed', 'limit_exceeded'].includes(res.body?.code), `${what} must be refused with 422 validation_failed or limit_exceeded (ERR-012, ERR-020)`, '422', { status: res.status, code: res.body?.code });
+      };
+      // limit: every list route with a limit, at 1 and the advertised max (and one below), refused at 0 and max + 1.
+      for (const route of routes) {
+        if (route.method !== 'GET' || !route.query?.properties.limit) continue;
+        const path = route.path.replace('{address}', worker.path);
+        const key = route.auth === 'admin' ? ctx.adminKey : route.path.startsWith('/v1/agents/') ? worker.key : sender.key;
+        for (const n of [...new Set([1, maxList - 1, maxList])].filter((x) => x >= 1)) {
+          ok(await ctx.request({ method: 'GET', path, key, query: { limit: n } }), `GET ${route.path}?limit=${n} (advertised max_list_limit ${maxList})`);
+        }
+        refusedQuery(await ctx.request({ method: 'GET', path, key, query: { limit: maxList + 1 } }), `GET ${route.path}?limit=${maxList + 1} (one past max_list_limit)`);
+        refusedQuery(await ctx.request({ method: 'GET', path, key, query: { limit: 0 } }), `GET ${route.path}?limit=0`);
+      }
+      // wait_seconds at the advertised bounds, on answers that are due at once (a terminal intent, a ready delivery).
+      const bounds = [...new Set([wait.min, wait.max - 1, wait.max])];
+      const quick = { timeoutMs: 20_000 };
+      for (const w of bounds) {
+        ok(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: sender.key, query: { wait_seconds: w }, ...quick }), `GET /v1/intents/{id}?wait_seconds=${w} on a terminal intent`);
+        const observed = await ctx.sse(`/v1/intents/${i.intent_id}/events/stream`, { key: sender.key, query: { wait_seconds: w }, frameSchema: 'event', ...quick });
+        equal(observed.status, 200, `observe with wait_seconds=${w} on a terminal intent`);
+        const ready = await send(ctx, sender, worker.address);
+        const polled = ok(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: w, limit: maxList }, ...quick }), `poll with wait_seconds=${w} and a delivery ready`);
+        // With wait_seconds=0 the delivery may not be ready yet in real time: only a wait must return it (POLL-002).
+        if (w > 0) check(polled.deliveries.some((d: { intent_id: string }) => d.intent_id === ready.intent_id), `poll with wait_seconds=${w} must return the ready delivery`, ready.intent_id, polled.deliveries.map((d: { intent_id: string }) => d.intent_id));
+      }
+      refusedQuery(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: sender.key, query: { wait_seconds: wait.max + 1 } }), `GET /v1/intents/{id}?wait_seconds=${wait.max + 1}`);
+      refusedQuery(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events/stream`, key: sender.key, query: { wait_seconds: wait.max + 1 }, headers: { accept: 'text/event-stream' } }), `observe with wait_seconds=${wait.max + 1}`);
+      refusedQuery(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: wait.max + 1 } }), `poll with wait_seconds=${wait.max + 1}`);
+      refusedQuery(await ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: wait.min - 1 } }), `poll with wait_seconds=${wait.min - 1}`);
     },
   },
 ]);

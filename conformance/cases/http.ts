@@ -188,6 +188,7 @@ export const httpCases = group('HTTP', [
     level: 'MUST',
     requirements: ['DLV-015', 'HTTP-026'],
     ...httpCap,
+    forms: { 'DLV-015': ['Retry-After: delta-seconds', 'clamped to max_delay_ms'] },
     async run(ctx) {
       const maxDelay = fit(ctx, 'max_delay_ms', 2000);
       const { receiver, worker, sender } = await setup(ctx, [
@@ -379,6 +380,35 @@ export const httpCases = group('HTTP', [
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
+    },
+  },
+  {
+    id: 'HTTP-015',
+    title: 'Retry-After as an HTTP-date is honoured like delta-seconds',
+    level: 'MUST',
+    requirements: ['DLV-015', 'HTTP-026'],
+    ...httpCap,
+    forms: { 'DLV-015': ['Retry-After: HTTP-date (IMF-fixdate)'] },
+    async run(ctx) {
+      const maxDelay = fit(ctx, 'max_delay_ms', 10_000);
+      const { receiver, worker, sender } = await ctx.setup('an http worker whose receiver answers 503 once', () => setup(ctx, [{ status: 200 }], { initial_delay_ms: fit(ctx, 'initial_delay_ms', 50), max_delay_ms: maxDelay, max_delivery_attempts: 3 }));
+      // An HTTP-date is the receiver's wall-clock time, compared with the wall clock even under the
+      // test clock (CLK-004). The server reads it when the answer arrives, between the send and the hit.
+      const date = new Date((Math.ceil(Date.now() / 1000) + 4) * 1000).toUTCString();
+      receiver.setScript([{ status: 503, headers: { 'retry-after': date } }, { status: 200 }]);
+      const before = Date.now();
+      const i = await send(ctx, sender, worker.address);
+      await receiver.waitForHits(1, 5000);
+      const after = Date.now();
+      const failure = await failureOf(ctx, i.intent_id, 1);
+      const ordinary = retryAfterBounds(policyOf(worker), 1, undefined, 0);
+      const clamp = (ms: number) => Math.min(maxDelay, Math.max(ordinary.min, ms));
+      // One second of slack for the clocks of kit and target being set apart.
+      const bounds = { min: clamp(Date.parse(date) - after) - 1000, max: clamp(Date.parse(date) - before) + 1000 };
+      const delay = gapMs(failure.at, failure.details.next_attempt_at);
+      check(delayWithin(bounds, delay), `delay after Retry-After: ${date}`, bounds, delay);
+      check(delay > ordinary.max || clamp(Date.parse(date) - after) <= ordinary.max, `the delay after Retry-After: ${date} is the ordinary backoff: the date was ignored`, bounds, delay);
+      await nextHit(ctx, receiver, failure, 2);
     },
   },
   {

@@ -1,7 +1,7 @@
 // Chapter 3, idempotency: Idempotency-Key on creates and on writes (IDEM-*).
 import type { CaseContext, HttpResponse, RegisteredAgent } from '../case.js';
 import { sameCreateBody } from '../wire/idempotency.js';
-import { agent, check, equal, fail, group, hasTestClock, intentBody, needs, ok, passTime, problem, resolve, resume, validationError, write, type Wire } from './support.js';
+import { agent, check, equal, fail, group, hasTestClock, intentBody, needs, ok, passTime, problem, resolve, resume, send, validationError, write, type Wire } from './support.js';
 import { pair, sentIntent } from './flows.js';
 
 const pollCap = needs('binding.poll');
@@ -98,6 +98,7 @@ export const idempotencyCases = group('IDEM', [
     level: 'MUST',
     requirements: ['IDEM-005', 'ERR-008'],
     ...pollCap,
+    bounds: { 'IDEM-005': ['7 characters refused', '8 characters accepted', '128 characters accepted', '129 characters refused'] },
     async run(ctx) {
       const { sender, worker } = await pair(ctx);
       for (const bad of ['1234567', 'x'.repeat(129), 'has space-123']) {
@@ -115,6 +116,7 @@ export const idempotencyCases = group('IDEM', [
     level: 'MUST',
     requirements: ['IDEM-006'],
     ...pollCap,
+    forms: { 'IDEM-006': ['two senders, one key'] },
     async run(ctx) {
       const { sender, worker } = await pair(ctx);
       const other = await agent(ctx, 'other', 'poll');
@@ -199,6 +201,7 @@ export const idempotencyCases = group('IDEM', [
     level: 'MUST',
     requirements: ['IDEM-010'],
     ...pollCap,
+    forms: { 'IDEM-010': ['scoped by route (resume, resolve)'] },
     async run(ctx) {
       const { worker, i } = await sentIntent(ctx, { longLease: true });
       const key = ctx.unique('idem');
@@ -223,6 +226,28 @@ export const idempotencyCases = group('IDEM', [
       });
       equal(again.body.event, first.event, 'replayed event');
       if (again.body.intent.status !== 'CANCELED') fail('the replay changed the status', 'CANCELED', again.body.intent.status);
+    },
+  },
+  {
+    id: 'IDEM-012',
+    title: 'write keys are scoped per intent and per caller: one key on two intents is two writes; another caller\'s key is not replayed',
+    level: 'MUST',
+    requirements: ['IDEM-010'],
+    ...pollCap,
+    forms: { 'IDEM-010': ['scoped by intent (one key on two intents)', 'scoped by caller (sender and admin on cancel)'] },
+    async run(ctx) {
+      const { sender, worker, i } = await ctx.setup('an intent held by its worker', () => sentIntent(ctx, { longLease: true }));
+      const second = await ctx.setup('a second intent to the same worker', () => send(ctx, sender, worker.address));
+      const key = ctx.unique('idem');
+      const body = { action: 'progress', progress: { note: 'same body' } };
+      ok(await resume(ctx, i.intent_id, worker.key, body, { 'idempotency-key': key }), 'resume of the first intent with key K');
+      const other = await resume(ctx, second.intent_id, worker.key, body, { 'idempotency-key': key });
+      const written = ok(other, 'resume of the second intent with the same key K and body');
+      check(!replayed(other), 'a write on another intent must not replay the first intent\'s answer', 'absent', other.headers['idempotent-replayed']);
+      equal(written.intent.intent_id, second.intent_id, 'intent of the second resume\'s answer');
+      // (caller, route, intent): the sender's keyed cancel does not make the admin's cancel with that key a replay.
+      ok(await write(ctx, second.intent_id, 'cancel', sender.key, {}, { 'idempotency-key': key }), 'cancel by the sender with key K');
+      problem(await write(ctx, second.intent_id, 'cancel', ctx.adminKey, {}, { 'idempotency-key': key }), 409, 'intent_terminal', 'cancel by the admin with the sender\'s key K on the now canceled intent');
     },
   },
 ]);

@@ -1,7 +1,7 @@
 // Chapter 14: keys, scopes and callback URL rules.
 import { NotApplicable, type CaseContext, type RegisteredAgent } from '../case.js';
 import { agent, bogusKey, check, containsToken, hasCapability, equal, events, group, limits, needs, ok, pollFor, problem, send, validationError, write } from './support.js';
-import { polledIntent, sentIntent } from './flows.js';
+import { pair, polledIntent, sentIntent } from './flows.js';
 import { routes } from '../../schemas/routes.js';
 
 const pollCap = needs('binding.poll');
@@ -36,10 +36,11 @@ export const securityCases = group('SEC', [
   },
   {
     id: 'SEC-002',
-    title: 'Authorization: Bearer works like x-api-key; two different keys are 401',
+    title: 'Authorization: Bearer (any case of the scheme) works like x-api-key on a read and a write; two different keys are 401',
     level: 'MUST',
     requirements: ['SEC-001'],
     ...pollCap,
+    forms: { 'SEC-001': ['x-api-key', 'Authorization: Bearer', 'Authorization: bearer', 'Authorization: BEARER', 'Authorization: BeArEr', 'both headers, same key', 'both headers, two keys (401)', 'on a read (getAgent)', 'on a write (createIntent)'] },
     async run(ctx) {
       const a = await agent(ctx, 'a', 'poll');
       const b = await agent(ctx, 'b', 'poll');
@@ -50,6 +51,12 @@ export const securityCases = group('SEC', [
       equal(sent.from_agent, a.address, 'sender of an intent created with x-api-key');
       const viaBearer = ok(await ctx.request({ method: 'POST', path: '/v1/intents', headers: { authorization: `Bearer ${b.key}` }, json: { intent_type: 'conformance.check.v1', to_agent: a.address, payload: {} } }), 'create with a Bearer key');
       equal(viaBearer.intent.from_agent, b.address, 'sender of an intent created with a Bearer key');
+      // SEC-001: the scheme name is case-insensitive (RFC 9110 11.1), on a read and on a write.
+      for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+        equal(ok(await ctx.request({ method: 'GET', path: `/v1/agents/${a.path}`, headers: { authorization: `${scheme} ${a.key}` } }), `read with scheme ${scheme}`).agent.address, a.address, `agent read with scheme ${scheme}`);
+        const created = ok(await ctx.request({ method: 'POST', path: '/v1/intents', headers: { authorization: `${scheme} ${b.key}` }, json: { intent_type: 'conformance.check.v1', to_agent: a.address, payload: {} } }), `create with scheme ${scheme}`);
+        equal(created.intent.from_agent, b.address, `sender of an intent created with scheme ${scheme}`);
+      }
     },
   },
   {
@@ -182,6 +189,68 @@ export const securityCases = group('SEC', [
           const res = await ctx.request({ method: route.method, path, key, json, query: typeof route.response === 'object' ? { wait_seconds: 0 } : undefined });
           problem(res, 401, 'unauthorized', `${route.method} ${route.path} with ${who}`);
           check(/^bearer/i.test(res.headers['www-authenticate'] ?? ''), `${route.method} ${route.path} with ${who}: a 401 must carry WWW-Authenticate: Bearer`, 'Bearer', res.headers['www-authenticate']);
+        }
+      }
+    },
+  },
+  {
+    id: 'SEC-010',
+    title: 'roles on the reads of an intent: sender, receiver and admin read; another agent gets 404; no key 401',
+    level: 'MUST',
+    requirements: ['INT-021', 'INT-022', 'EVT-007', 'SEC-002', 'SEC-004'],
+    ...pollCap,
+    forms: { 'INT-021': ['sender', 'receiver', 'admin'], 'INT-022': ['another agent'], 'EVT-007': ['sender', 'receiver', 'admin', 'another agent', 'events list', 'events stream'], 'SEC-002': ['no key'] },
+    async run(ctx) {
+      const { sender, worker, stranger, i } = await ctx.setup('an intent delivered to its worker, and a third agent', () => polledIntent(ctx, { stranger: true, longLease: true }));
+      const id = i.intent_id;
+      const roles: [string, string | undefined, number][] = [['sender', sender.key, 200], ['receiver', worker.key, 200], ['admin', ctx.adminKey, 200], ['another agent', stranger.key, 404], ['no key', undefined, 401]];
+      const reads: [string, string, Record<string, string | number>?][] = [
+        ['GET /v1/intents/{id}', `/v1/intents/${id}`], ['GET /v1/intents/{id}/events', `/v1/intents/${id}/events`], ['GET /v1/intents/{id}/events/stream', `/v1/intents/${id}/events/stream`, { wait_seconds: 0 }],
+      ];
+      for (const [route, path, query] of reads) {
+        for (const [role, key, status] of roles) {
+          const what = `${route} as ${role}`;
+          if (route.endsWith('/stream')) {
+            const res = await ctx.sse(path, { key, query, frameSchema: 'event', timeoutMs: 5000 });
+            equal({ status: res.status, code: status === 200 ? undefined : res.body?.code }, { status, code: status === 200 ? undefined : status === 404 ? 'intent_not_found' : 'unauthorized' }, what);
+          } else if (status === 200) {
+            equal(ok(await ctx.request({ method: 'GET', path, key, query }), what).intent_id ?? id, id, `${what}: intent_id`);
+          } else {
+            problem(await ctx.request({ method: 'GET', path, key, query }), status, status === 404 ? 'intent_not_found' : 'unauthorized', what);
+          }
+        }
+      }
+    },
+  },
+  {
+    id: 'SEC-011',
+    title: 'roles on the writes of an intent: ack, resume and resolve by receiver or admin, cancel by sender or admin; the other side 403, another agent 404, no key 401',
+    level: 'MUST',
+    requirements: ['RES-012', 'RES-020', 'RES-021', 'DLV-016', 'DLV-010', 'SEC-002'],
+    ...pollCap,
+    forms: { 'RES-012': ['receiver', 'admin', 'sender (403)', 'another agent (404)', 'ack', 'resume', 'resolve'], 'RES-021': ['receiver (403)', 'another agent (404)'], 'RES-020': ['sender', 'admin'], 'SEC-002': ['no key'] },
+    async run(ctx) {
+      const { sender, worker, stranger } = await ctx.setup('a sender, a worker and a third agent', () => pair(ctx, { stranger: true, longLease: true }));
+      const delivered = (what: string) => ctx.setup(what, async () => {
+        const i = await send(ctx, sender, worker.address);
+        await pollFor(ctx, worker, i.intent_id);
+        return i.intent_id as string;
+      });
+      const writes: { op: string; body: unknown; accepted: [string, string | undefined][]; other: [string, string] }[] = [
+        { op: 'ack', body: {}, accepted: [['receiver', worker.key], ['admin', ctx.adminKey]], other: ['sender', sender.key] },
+        { op: 'resume', body: { action: 'progress' }, accepted: [['receiver', worker.key], ['admin', ctx.adminKey]], other: ['sender', sender.key] },
+        { op: 'resolve', body: { status: 'COMPLETED', result: {} }, accepted: [['receiver', worker.key], ['admin', ctx.adminKey]], other: ['sender', sender.key] },
+        { op: 'cancel', body: {}, accepted: [['sender', sender.key], ['admin', ctx.adminKey]], other: ['receiver', worker.key] },
+      ];
+      for (const w of writes) {
+        const refusedOn = await delivered(`an intent for the refused ${w.op}s`);
+        problem(await write(ctx, refusedOn, w.op, w.other[1], w.body), 403, 'forbidden', `${w.op} by the ${w.other[0]}`);
+        problem(await write(ctx, refusedOn, w.op, stranger.key, w.body), 404, 'intent_not_found', `${w.op} by another agent`);
+        problem(await write(ctx, refusedOn, w.op, undefined, w.body), 401, 'unauthorized', `${w.op} without a key`);
+        equal((await events(ctx, refusedOn, sender.key)).at(-1).event_type, 'intent.delivered', `the intent after the refused ${w.op}s`);
+        for (const [role, key] of w.accepted) {
+          const id = await delivered(`an intent for the ${w.op} by the ${role}`);
+          ok(await write(ctx, id, w.op, key, w.body), `${w.op} by the ${role}`);
         }
       }
     },

@@ -309,4 +309,37 @@ export const sseCases = group('SSE', [
       equal(frames, 6, 'frames on the wire (five events and the final frame)');
     },
   },
+  {
+    id: 'SSE-014',
+    title: 'multi-digit cursors: since=9 and Last-Event-ID: 10 select by number on the events list and the stream',
+    level: 'MUST',
+    requirements: ['SSE-004', 'SSE-005', 'EVT-005', 'EVT-006'],
+    ...pollCap,
+    forms: { 'SSE-004': ['since=9', 'Last-Event-ID: 10', 'multi-digit seq (10..13)'], 'SSE-005': ['Last-Event-ID above since', 'Last-Event-ID below since'], 'EVT-005': ['since=9', 'since=10', 'since=11'] },
+    async run(ctx) {
+      const p = await ctx.setup('a sender and a worker', () => pair(ctx));
+      // 2 events at creation, then each progress report appends one: 13 events in all, seq 1..13.
+      const i = await ctx.setup('an intent with 13 events', async () => {
+        const sent = await send(ctx, p.sender, p.worker.address);
+        for (let n = 0; n < 10; n++) ok(await resume(ctx, sent.intent_id, p.worker.key, { action: 'progress', progress: { step: n } }), `progress report ${n + 1}`);
+        ok(await resolve(ctx, sent.intent_id, p.worker.key, { status: 'COMPLETED', result: {} }), 'resolve');
+        return sent;
+      });
+      const all = ok(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events`, key: p.sender.key }), 'events list').events as Wire[];
+      const last = Number(all.at(-1)?.seq);
+      ctx.precondition(last >= 12, `at least 12 events (progress reports appended ${all.length} events in all)`);
+      const after = (n: number) => all.filter((e) => e.seq > n).map((e) => String(e.seq));
+      for (const since of [9, 10, 11]) {
+        const page = ok(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}/events`, key: p.sender.key, query: { since } }), `events since=${since}`);
+        equal(page.events.map((e: Wire) => String(e.seq)), after(since), `events list since=${since}`);
+        equal(page.next_seq, last, `next_seq of the events list since=${since}`);
+      }
+      const ids = async (query: Record<string, number>, headers?: Record<string, string>) =>
+        eventFrames(await observe(ctx, i.intent_id, p.sender.key, { key: p.sender.key, query: { wait_seconds: 0, ...query }, headers, timeoutMs: 3000 })).map((f) => f.id);
+      equal(await ids({ since: 9 }), after(9), 'stream since=9');
+      equal(await ids({}, { 'last-event-id': '10' }), after(10), 'stream with Last-Event-ID: 10');
+      equal(await ids({ since: 2 }, { 'last-event-id': '11' }), after(11), 'stream since=2 with Last-Event-ID: 11 (the header wins)');
+      equal(await ids({ since: 11 }, { 'last-event-id': '9' }), after(9), 'stream since=11 with Last-Event-ID: 9 (the header wins)');
+    },
+  },
 ]);

@@ -175,7 +175,8 @@ export function mountRoutes(app: FastifyInstance, registrar: RouteRegistrar, fal
 function mountOne(app: FastifyInstance, spec: RouteSpec, url: string, handler: RouteHandler, auth: Authenticator): void {
   const schema: Record<string, unknown> = {};
   if (spec.body) schema.body = { $ref: schemaId(spec.body) };
-  if (spec.query) schema.querystring = spec.query;
+  // ERR-012: a route without query parameters refuses any parameter, like one with a schema.
+  schema.querystring = spec.query ?? { type: 'object', properties: {}, additionalProperties: false };
   // The 200 and every problem+json answer are written by the serializer compiled from their
   // schemas (faster than JSON.stringify). SSE routes hijack the reply and write their frames.
   if (typeof spec.response === 'string') schema.response = { 200: { $ref: schemaId(spec.response) }, '4xx': { $ref: schemaId('problem') }, '5xx': { $ref: schemaId('problem') } };
