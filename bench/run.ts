@@ -2,7 +2,7 @@
 //   [--connections=N] [--window=N] [--slowdown-binding=poll|stream]
 // Measures the reference server against the machine's own limit (bare Fastify), in one run on
 // loopback, with every load generator in its own process; writes bench/results.json and prints
-// a table. Issue 8.
+// a table.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';

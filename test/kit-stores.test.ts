@@ -1,4 +1,4 @@
-// Issue 5: the whole kit passes against the reference server on each embedded store, with zero
+// The whole kit passes against the reference server on each embedded store, with zero
 // failures (the memory store is also the default of `npx axp-conformance`).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

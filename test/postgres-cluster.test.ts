@@ -1,4 +1,4 @@
-// Issue 11: three server processes (the real CLI) on one PostgreSQL database behave as one server:
+// Three server processes (the real CLI) on one PostgreSQL database behave as one server:
 // one intent per idempotency key across processes, a leased delivery is handed out once, an event
 // appended on one process reaches observers on another, timers fire once, and kill -9 of one
 // process mid-load loses nothing (the others finish its work after the lease).

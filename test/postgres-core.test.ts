@@ -1,4 +1,4 @@
-// Issue 11: the core server behaviours on the PostgreSQL store, one process (the shared test helper
+// The core server behaviours on the PostgreSQL store, one process (the shared test helper
 // with a postgres store): lifecycle and seq, stream/poll delivery and ack, idempotency, leases and
 // retries, dead letters, the test clock's timers, internal delays, SSE observe; migrations twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

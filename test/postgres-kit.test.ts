@@ -1,4 +1,4 @@
-// Issue 11: the whole conformance kit against three server processes on one PostgreSQL database,
+// The whole conformance kit against three server processes on one PostgreSQL database,
 // every call of every case spread round-robin over the three (--target URL1,URL2,URL3).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConformance } from '../conformance/index.js';

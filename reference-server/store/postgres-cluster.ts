@@ -1,4 +1,4 @@
-// What makes several server processes on one PostgreSQL database behave as one server (issue 11):
+// What makes several server processes on one PostgreSQL database behave as one server:
 // - wake-ups cross processes: every local notifier emit is sent with NOTIFY (batched per turn),
 //   and a LISTEN connection hands other processes' topics to this process's SSE streams and long
 //   polls within milliseconds;

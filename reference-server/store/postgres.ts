@@ -1,4 +1,4 @@
-// The PostgreSQL engine (issue 11): several server processes share one database.
+// The PostgreSQL engine: several server processes share one database.
 //
 // Group commit, as in the SQLite store: the write units one event-loop turn produces run one after
 // another inside one READ COMMITTED transaction on one connection, and share its COMMIT. Inside a
