@@ -17,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
+import { call, registerAgent } from './admin.js';
 import { ServerProc, WorkerProc, runWorkers, type Memory } from './procs.js';
 import { distribution, round, table, type Distribution } from './stats.js';
 import type { AgentKey, WorkerResult } from './protocol.js';
@@ -45,20 +46,9 @@ let serial = 0;
 
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
 
-async function call(base: string, method: 'PUT' | 'POST', path: string, key: string, body: unknown): Promise<{ status: number; text: string }> {
-  const res = await request(`${base}${path}`, { method, headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
-  return { status: res.statusCode, text: await res.body.text() };
-}
-
-async function registerAgent(base: string, address: string, binding: string): Promise<AgentKey> {
-  const res = await call(base, 'PUT', `/v1/agents/${address.slice('agent://'.length)}`, ADMIN_KEY, { delivery: { binding } });
-  if (res.status !== 200) throw new Error(`register ${address}: ${res.status} ${res.text}`);
-  return { address, key: (JSON.parse(res.text) as { api_key: string }).api_key };
-}
-
 async function agents(urls: string[], binding: string): Promise<AgentKey[]> {
   const run = `${RUN}-r${++serial}`;
-  return Promise.all(Array.from({ length: AGENTS }, (_, i) => registerAgent(urls[i % urls.length], `agent://bench/${run}/a${i}`, binding)));
+  return Promise.all(Array.from({ length: AGENTS }, (_, i) => registerAgent(urls[i % urls.length], ADMIN_KEY, `agent://bench/${run}/a${i}`, binding)));
 }
 
 /** Cancels what a phase left open, so its leases do not expire inside a later window (as bench/run.ts does). */
@@ -241,7 +231,7 @@ try {
         // One at a time: the first applies the migrations, the others find them applied.
         for (let i = 0; i < n; i++) servers.push(await ServerProc.start(['axp', database.url, ADMIN_KEY]));
         const urls = servers.map((s) => s.url);
-        const sender = await registerAgent(urls[0], `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
+        const sender = await registerAgent(urls[0], ADMIN_KEY, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
         responseBytes = (await call(urls[0], 'POST', '/v1/intents', sender.key, JSON.parse(CREATE_BODY))).text.length;
         const bounds = [nextBound ?? await measureBound()];
         const byBinding: Partial<Record<'stream' | 'poll', Lifecycle>> = {};

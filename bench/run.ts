@@ -9,6 +9,7 @@ import { cpus, loadavg } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { call, registerAgent } from './admin.js';
 import { ServerProc, WorkerProc, profileWorkers, runWorkers, type Memory, type Stalls } from './procs.js';
 import { prefill } from './prefill.js';
 import { topFrames } from './profile-top.js';
@@ -61,22 +62,9 @@ execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('
 const log = (line: string) => console.log(`[bench] ${line}`);
 let serial = 0;
 
-async function call(base: string, method: 'PUT' | 'POST', path: string, key: string, body: unknown): Promise<{ status: number; text: string }> {
-  const res = await request(`${base}${path}`, { method, headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
-  return { status: res.statusCode, text: await res.body.text() };
-}
-
-async function registerAgent(base: string, address: string, binding: string): Promise<AgentKey> {
-  const res = await call(base, 'PUT', `/v1/agents/${address.slice('agent://'.length)}`, ADMIN_KEY, { delivery: { binding } });
-  if (res.status !== 200) throw new Error(`register ${address}: ${res.status} ${res.text}`);
-  const key = (JSON.parse(res.text) as { api_key?: string }).api_key;
-  if (!key) throw new Error(`register ${address}: the agent already existed, no api_key returned`);
-  return { address, key };
-}
-
 async function agents(base: string, binding: string, n: number): Promise<AgentKey[]> {
   const run = `${RUN}-r${++serial}`;
-  return Promise.all(Array.from({ length: n }, (_, i) => registerAgent(base, `agent://bench/${run}/a${i}`, binding)));
+  return Promise.all(Array.from({ length: n }, (_, i) => registerAgent(base, ADMIN_KEY, `agent://bench/${run}/a${i}`, binding)));
 }
 
 /**
@@ -246,7 +234,7 @@ for (const store of STORES) {
     for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
     const server = await startAxp(store === 'memory' ? 'memory' : `sqlite:${file}`, `${store}-lifecycle-${r}`);
     try {
-      const sender = await registerAgent(server.url, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
+      const sender = await registerAgent(server.url, ADMIN_KEY, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
       const probe = await call(server.url, 'POST', '/v1/intents', sender.key, JSON.parse(CREATE_BODY));
       responseBytes = probe.text.length;
       // A round starts from the previous round's last bound (measured right before this server started).
@@ -309,7 +297,7 @@ if (want('sse')) {
   const server = await startAxp(`sqlite:${file}`, 'sqlite-sse');
   try {
     log(`sse: ${OBSERVERS} observers of ${BUSY_INTENTS} busy intents …`);
-    const sender = await registerAgent(server.url, `agent://bench/senders/${RUN}-sse`, 'poll');
+    const sender = await registerAgent(server.url, ADMIN_KEY, `agent://bench/senders/${RUN}-sse`, 'poll');
     sse = await sseFanOut(server, sender);
     log(`  ${sse.events_per_s} events/s, ${sse.rss_per_conn} B RSS per connection`);
   } finally {
@@ -329,7 +317,7 @@ if (want('slowdown')) {
   const run = async (store: string, name: string): Promise<Lifecycle> => {
     const server = await startAxp(`sqlite:${store}`, name);
     try {
-      const sender = await registerAgent(server.url, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
+      const sender = await registerAgent(server.url, ADMIN_KEY, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
       return await lifecycle(server, binding, sender);
     } finally {
       await server.stop();

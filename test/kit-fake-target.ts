@@ -2,6 +2,8 @@
 // pass, fail and exercise the client (schema checks, problem documents, SSE, agent registration).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ConformanceCase } from '../conformance/case.js';
+import type { CaseResult, RunResult } from '../conformance/results.js';
 
 export interface FakeTarget {
   url: string;
@@ -125,3 +127,15 @@ export async function refusedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** A MUST case of the fake group `id` prefixes, proving TERM-001 unless `extra` says otherwise. */
+export function fake(id: string, run: ConformanceCase['run'], extra: Partial<ConformanceCase> = {}): ConformanceCase {
+  return { id, group: id.split('-')[0], title: `case ${id}`, level: 'MUST', requirements: ['TERM-001'], run, ...extra };
+}
+
+/** The result of case `id` in a run, or a thrown error naming it. */
+export const byId = (run: RunResult, id: string): CaseResult => {
+  const found = run.cases.find((c) => c.id === id);
+  if (!found) throw new Error(`no result for ${id}`);
+  return found;
+};

@@ -10,17 +10,8 @@ import { buildJunit } from '../conformance/reporters/junit.js';
 import { toReport } from '../conformance/reporters/json.js';
 import { createAjv } from '../schemas/index.js';
 import reportSchema from '../schemas/conformance-report.schema.json' with { type: 'json' };
-import { FAKE_ADMIN_KEY, startFakeTarget, type FakeTarget } from './kit-fake-target.js';
+import { byId, fake, FAKE_ADMIN_KEY, startFakeTarget, type FakeTarget } from './kit-fake-target.js';
 
-function fake(id: string, run: ConformanceCase['run'], extra: Partial<ConformanceCase> = {}): ConformanceCase {
-  return { id, group: id.split('-')[0], title: `case ${id}`, level: 'MUST', requirements: ['TERM-001'], run, ...extra };
-}
-
-const byId = (run: RunResult, id: string): CaseResult => {
-  const found = run.cases.find((c) => c.id === id);
-  if (!found) throw new Error(`no result for ${id}`);
-  return found;
-};
 
 const registers = (id: string) => fake(id, async (ctx) => {
   const a = await ctx.agent({ role: 'sender', delivery: { binding: 'stream' } });

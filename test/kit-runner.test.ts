@@ -5,7 +5,7 @@ import { CaseFailure, NotApplicable, type ConformanceCase } from '../conformance
 import { runConformance, shapeCases } from '../conformance/index.js';
 import type { Reporter } from '../conformance/reporters/reporter.js';
 import type { CaseResult, RunResult } from '../conformance/results.js';
-import { FAKE_ADMIN_KEY, INTENT_ID, refusedPort, startFakeTarget, type FakeTarget } from './kit-fake-target.js';
+import { byId, fake, FAKE_ADMIN_KEY, INTENT_ID, refusedPort, startFakeTarget, type FakeTarget } from './kit-fake-target.js';
 
 let target: FakeTarget;
 beforeAll(async () => {
@@ -15,15 +15,6 @@ afterAll(async () => {
   await target.close();
 });
 
-function fake(id: string, run: ConformanceCase['run'], extra: Partial<ConformanceCase> = {}): ConformanceCase {
-  return { id, group: id.split('-')[0], title: `case ${id}`, level: 'MUST', requirements: ['TERM-001'], run, ...extra };
-}
-
-const byId = (run: RunResult, id: string): CaseResult => {
-  const found = run.cases.find((c) => c.id === id);
-  if (!found) throw new Error(`no result for ${id}`);
-  return found;
-};
 
 describe('runner classification', () => {
   it('classifies passed, failed, errored, not applicable, skipped and overrun cases', async () => {
