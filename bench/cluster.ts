@@ -1,4 +1,4 @@
-// npm run bench:cluster [-- --quick] [--processes=1,2,3] [--rounds=N] [--loads=50]
+// npm run bench:cluster [-- --quick] [--processes=1,2,3] [--rounds=N] [--loads=50] [--profile]
 // Lifecycle throughput of 1, 2 and 3 reference-server processes on one PostgreSQL database,
 // measured like `npm run bench`: the built dist/, bare Fastify's bound in the same run (bound,
 // stream, bound, poll, bound), agents and senders in their own processes, every call spread over
@@ -12,13 +12,14 @@
 // durability the SQLite figures have: synchronous=FULL).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
 import { call, registerAgent } from './admin.js';
 import { ServerProc, WorkerProc, runWorkers, type Memory } from './procs.js';
+import { topFrames } from './profile-top.js';
 import { distribution, round, table, type Distribution } from './stats.js';
 import type { AgentKey, WorkerResult } from './protocol.js';
 import { postgresForRun } from '../torture/postgres.js';
@@ -29,6 +30,8 @@ const flag = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.sli
 const COUNTS = (flag('processes') ?? '1,2,3').split(',').map(Number);
 const ROUNDS = Number(flag('rounds') ?? 1);
 const LOADS = (flag('loads') ?? '50').split(',').map(Number);
+/** --profile: a .cpuprofile per server process, its top frames printed at the end. */
+const PROFILE = argv.includes('--profile');
 const TR = QUICK ? { warmupMs: 1000, measureMs: 3000 } : { warmupMs: 2000, measureMs: 7000 };
 const TB = QUICK ? { warmupMs: 500, measureMs: 2000 } : { warmupMs: 1500, measureMs: 4000 };
 const WINDOW = 256;
@@ -41,6 +44,7 @@ const RUN = randomBytes(4).toString('hex');
 /** The durability the SQLite store's figures have (synchronous=FULL): every COMMIT is on disk. */
 const DURABLE = { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' };
 const HERE = fileURLToPath(new URL('.', import.meta.url));
+const PROFILES = `${HERE}cluster-profiles`;
 const log = (line: string) => console.log(`[bench:cluster] ${line}`);
 let serial = 0;
 
@@ -105,7 +109,7 @@ function postgresCpuMs(postmaster: number | undefined): number {
 // ------------------------------------------------------------ phases
 
 interface Bound { rps: number }
-interface PerLifecycle { round_trips: number; statements: number; commits: number; units: number; replays: number; server_cpu_ms: number; postgres_cpu_ms: number; wal_bytes: number }
+interface PerLifecycle { round_trips: number; statements: number; commits: number; units: number; replays: number; read_wait_ms: number; commit_wait_ms: number; server_cpu_ms: number; postgres_cpu_ms: number; wal_bytes: number }
 interface Lifecycle { rps: number; errors: number; per_lifecycle: PerLifecycle; server_cpu_pct: number; postgres_cpu_pct: number }
 
 let responseBytes = 700;
@@ -165,6 +169,7 @@ async function lifecycle(servers: ServerProc[], urls: string[], binding: 'stream
     per_lifecycle: {
       round_trips: per(delta((m) => m.pg?.roundTrips ?? 0)), statements: per(delta((m) => m.pg?.statements ?? 0)),
       commits: per(delta((m) => m.pg?.commits ?? 0)), units: per(delta((m) => m.pg?.units ?? 0)), replays: per(delta((m) => m.pg?.replays ?? 0)),
+      read_wait_ms: per(delta((m) => m.pg?.readWaitMs ?? 0)), commit_wait_ms: per(delta((m) => m.pg?.commitWaitMs ?? 0)),
       server_cpu_ms: per(serverCpu), postgres_cpu_ms: per(pgAfter - pgBefore), wal_bytes: round((walAfter - walBefore) / lifecycles),
     },
     server_cpu_pct: round((100 * serverCpu) / wall), postgres_cpu_pct: round((100 * (pgAfter - pgBefore)) / wall),
@@ -206,6 +211,7 @@ interface Row {
 }
 
 const started = Date.now();
+if (PROFILE) { rmSync(PROFILES, { recursive: true, force: true }); mkdirSync(PROFILES, { recursive: true }); }
 const postgres = await postgresForRun(process.env.AXP_BENCH_PG_URL, log, { settings: DURABLE });
 const rows: Row[] = [];
 const allBounds: number[] = [];
@@ -229,7 +235,7 @@ try {
       const servers: ServerProc[] = [];
       try {
         // One at a time: the first applies the migrations, the others find them applied.
-        for (let i = 0; i < n; i++) servers.push(await ServerProc.start(['axp', database.url, ADMIN_KEY]));
+        for (let i = 0; i < n; i++) servers.push(await ServerProc.start(['axp', database.url, ADMIN_KEY], PROFILE ? { dir: PROFILES, name: `p${n}-r${r}-s${i + 1}` } : undefined));
         const urls = servers.map((s) => s.url);
         const sender = await registerAgent(urls[0], ADMIN_KEY, `agent://bench/senders/${RUN}-s${++serial}`, 'poll');
         responseBytes = (await call(urls[0], 'POST', '/v1/intents', sender.key, JSON.parse(CREATE_BODY))).text.length;
@@ -306,4 +312,11 @@ console.log(`\n${table([
       p ? `${p.delivery_ms.p50} / ${p.delivery_ms.p99}` : '—'];
   }),
 ])}\n\nmachine: ${cpus().length} cores; PostgreSQL ${version}, the servers and the load generators share them. Written bench/cluster-results.json in ${results.seconds} s.`);
+if (PROFILE) {
+  for (const dir of readdirSync(PROFILES)) {
+    // The main thread's profile is the largest file of the directory.
+    const files = readdirSync(`${PROFILES}/${dir}`).map((f) => `${PROFILES}/${dir}/${f}`).sort((a, b) => statSync(b).size - statSync(a).size);
+    if (files[0]) console.log(`\n== profile ${dir} (${files[0]})\n${topFrames(JSON.parse(readFileSync(files[0], 'utf8')), 40)}`);
+  }
+}
 process.exit(0);

@@ -11,7 +11,7 @@ export interface Stalls { loop_p99_ms: number; loop_max_ms: number; gc_count: nu
 export interface Memory { rss: number; heapUsed: number; external: number; cpuMs: number; sysMs: number; timers: number; units: number; commits: number; stalls: Stalls; pg?: PostgresCounts }
 
 /** The PostgreSQL store's own counters (round trips, statements, COMMITs, units, replayed batches). */
-export interface PostgresCounts { roundTrips: number; statements: number; commits: number; units: number; replays: number }
+export interface PostgresCounts { roundTrips: number; statements: number; commits: number; units: number; replays: number; readWaitMs: number; commitWaitMs: number }
 
 export interface AgentKey { address: string; key: string }
 

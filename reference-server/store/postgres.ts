@@ -4,8 +4,15 @@
 // another inside one READ COMMITTED transaction on one connection, and share its COMMIT. Inside a
 // unit, reads go to the database at once (prepared statements); writes are buffered and sent
 // together, as one multi-statement round trip, when a later read needs them (a read of a table
-// with buffered writes) or with the COMMIT itself; consecutive event inserts become one multi-row
-// INSERT, and an insert or update followed by an update of the same row is sent as its last state.
+// with buffered writes: then the writes and the read share the round trip, and so does the BEGIN)
+// or with the COMMIT itself; consecutive event inserts become one multi-row INSERT, and an insert
+// or update followed by an update of the same row is sent as its last state.
+//
+// What a batch has read or written it remembers for its later units (View): the rows of intents
+// it holds locked or inserted, with their open delivery and their inbox threads (fetched with the
+// lock, in the same round trip), and the agents it read or wrote (versioned: a later unit's write
+// is checked against the version the batch left, so another process's change still fails it).
+// Under load most units of a turn then need one round trip or none, instead of one per read.
 // A unit that throws before any of its writes left the process is simply dropped from the batch;
 // when anything else fails (a statement, a conflict, the COMMIT), the batch is rolled back and
 // each of its units is run again alone, in order, with the retries below, so one unit's failure
@@ -67,6 +74,10 @@ export interface PostgresStats {
   units: number;
   /** Batches rolled back and run again unit by unit. */
   replays: number;
+  /** Milliseconds write units waited for their reads' round trips (the serial part of a batch). */
+  readWaitMs: number;
+  /** Milliseconds waited for COMMIT round trips (the queue waits with them). */
+  commitWaitMs: number;
 }
 
 // PostgreSQL text cannot hold NUL; a key with one (a path parameter) names nothing stored.
@@ -102,6 +113,49 @@ function prepared(text: string, values: unknown[]): pg.QueryConfig {
   return { name, text, values: safeArgs(values) };
 }
 
+const OPEN_DELIVERY = "SELECT doc FROM deliveries WHERE intent_id = $1 AND state IN ('pending', 'leased') ORDER BY ord DESC LIMIT 1";
+const THREADS_OF_INTENT = 'SELECT doc FROM threads WHERE thread_id = $1 ORDER BY ord DESC';
+
+/** A value as an SQL literal, arrays too (a read inlined into a multi-statement round trip). */
+function literal(value: unknown): string {
+  if (value === undefined) return 'NULL';
+  if (Array.isArray(value)) return `ARRAY[${value.map((v) => literal(v)).join(', ')}]::text[]`;
+  return lit(value as string | number | null);
+}
+/** A prepared statement's text with its arguments written in ($n → literal). */
+const inline = (sql: string, args: unknown[]) => sql.replace(/\$(\d+)/g, (_m, n: string) => literal(args[Number(n) - 1]));
+
+/** A value a view knows, boxed: known to be absent (undefined) differs from not known. */
+interface Known<T> { value: T }
+const FORGOTTEN = Symbol('forgotten');
+
+/**
+ * What one unit knows of some rows, over what its batch knows: the batch's map holds what its
+ * finished units read and wrote; a unit's own reads and writes join it only when the unit returns,
+ * so a unit dropped from the batch leaves nothing behind.
+ */
+class View<T> {
+  private readonly own = new Map<string, Known<T> | typeof FORGOTTEN>();
+  constructor(private readonly base: Map<string, Known<T>>) {}
+  known(key: string): Known<T> | undefined {
+    const own = this.own.get(key);
+    if (own !== undefined) return own === FORGOTTEN ? undefined : own;
+    return this.base.get(key);
+  }
+  set(key: string, value: T): void { this.own.set(key, { value }); }
+  forget(key: string): void { this.own.set(key, FORGOTTEN); }
+  /** The unit returned: what it knows becomes its batch's. */
+  merge(): void {
+    for (const [key, known] of this.own) {
+      if (known === FORGOTTEN) this.base.delete(key);
+      else this.base.set(key, known);
+    }
+  }
+}
+
+/** An agent as a batch knows it: the record (undefined: absent) and the version its row has in this transaction. */
+interface AgentState { agent: AgentRecord | undefined; version: number | null }
+
 /** A buffered write. Adjacent writes with one `head` merge into one multi-row statement. */
 interface Write {
   table: Table;
@@ -127,7 +181,7 @@ class Batch {
   client: pg.PoolClient | undefined;
   began = false;
   writes: Write[] = [];
-  /** Times the buffer was sent before the commit (a unit that throws after one cannot be dropped alone). */
+  /** Times the buffer was sent before the commit (a unit that throws after one cannot be dropped alone; the commit's own send counts too). */
   flushes = 0;
   /** A statement failed: the transaction is aborted, every unit runs again alone. */
   failed: unknown;
@@ -138,6 +192,14 @@ class Batch {
   readonly dirty = new Set<Table>();
   /** Where the running unit's buffered writes start. */
   unitStart = 0;
+  /** Agents read or written in this transaction (versioned: others may still change them; the version check tells). */
+  readonly agents = new Map<string, Known<AgentState>>();
+  /** Intents this transaction holds locked (FOR UPDATE) or inserted: nobody else changes them before the COMMIT. */
+  readonly intents = new Map<string, Known<Intent | undefined>>();
+  /** The open delivery of an intent in `intents` (its deliveries change only under the intent's lock). */
+  readonly open = new Map<string, Known<DeliveryRecord | undefined>>();
+  /** The inbox threads of an intent in `intents`, newest first (thread_id is the intent id; written only under its lock). */
+  readonly threads = new Map<string, Known<ThreadRecord[]>>();
 
   constructor(readonly store: PostgresStore) {}
 
@@ -146,20 +208,35 @@ class Batch {
     return this.client;
   }
 
-  /** One round trip for a prepared read (BEGIN first, once). */
+  /** One read: a prepared statement, or inlined behind the BEGIN and the writes it must see. */
   async query<R>(sql: string, args: unknown[], reads: Table[]): Promise<{ rows: R[]; rowCount: number }> {
+    return (await this.queryAll<R>([[sql, args]], reads))[0];
+  }
+
+  /**
+   * Statements run one after another (each with its own snapshot, READ COMMITTED), in one round
+   * trip: alone as a prepared statement when nothing has to go first; else in one simple-protocol
+   * text behind the BEGIN (once per batch) and the buffered writes of the tables they read.
+   */
+  async queryAll<R>(statements: [sql: string, args: unknown[]][], reads: Table[]): Promise<{ rows: R[]; rowCount: number }[]> {
     if (this.failed) throw this.failed;
     try {
-      if (reads.some((t) => this.dirty.has(t))) await this.send(false);
       const client = await this.connection();
-      if (!this.began) {
+      const flush = this.writes.length > 0 && reads.some((t) => this.dirty.has(t));
+      const started = performance.now();
+      if (this.began && !flush && statements.length === 1) {
         this.store.count(1, 1);
-        await client.query('BEGIN');
-        this.began = true;
+        const result = await client.query(prepared(statements[0][0], statements[0][1]));
+        this.store.stats.readWaitMs += performance.now() - started;
+        return [{ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }];
       }
-      this.store.count(1, 1);
-      const result = await client.query(prepared(sql, args));
-      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      const head = this.drain(flush);
+      const text = [...head, ...statements.map(([sql, args]) => inline(sql, args))];
+      this.store.count(1, text.length);
+      const results = (await client.query(text.join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+      this.store.stats.readWaitMs += performance.now() - started;
+      const list = Array.isArray(results) ? results : [results];
+      return list.slice(list.length - statements.length).map((r) => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 }));
     } catch (error) {
       this.failed ??= error;
       throw error;
@@ -180,28 +257,40 @@ class Batch {
     this.dirty.add(write.table);
   }
 
-  /** Sends the buffered writes (and COMMIT) in one round trip. */
-  async send(commit: boolean): Promise<void> {
-    const writes = this.writes;
+  /**
+   * What goes first in the next round trip: BEGIN (once), then, with `writes`, the buffered writes
+   * (adjacent rows of one insert as one statement); the buffer is emptied.
+   */
+  private drain(writes: boolean): string[] {
+    const sql: string[] = [];
+    if (!this.began) { sql.push('BEGIN'); this.began = true; }
+    if (!writes || this.writes.length === 0) return sql;
+    const buffered = this.writes;
     this.writes = [];
     this.unitStart = 0;
     this.dirty.clear();
-    if (writes.length === 0 && !commit) return;
-    const sql: string[] = [];
-    if (!this.began) { sql.push('BEGIN'); this.began = true; }
-    for (let i = 0; i < writes.length; i++) {
-      const w = writes[i];
+    // A unit that throws after this cannot be dropped alone: its writes left the process.
+    this.flushes += 1;
+    for (let i = 0; i < buffered.length; i++) {
+      const w = buffered[i];
       if (w.head === undefined) { sql.push(w.sql); continue; }
       const rows = [w.sql];
-      while (i + 1 < writes.length && writes[i + 1].head === w.head) rows.push(writes[++i].sql);
+      while (i + 1 < buffered.length && buffered[i + 1].head === w.head) rows.push(buffered[++i].sql);
       sql.push(`${w.head} ${rows.join(', ')}`);
     }
-    if (commit) sql.push('COMMIT');
-    if (!commit) this.flushes += 1;
+    return sql;
+  }
+
+  /** Sends the buffered writes and the COMMIT in one round trip. */
+  async send(): Promise<void> {
+    const sql = this.drain(true);
+    sql.push('COMMIT');
     const client = await this.connection();
     this.store.count(1, sql.length);
+    const started = performance.now();
     try {
       await client.query(sql.join(';\n'));
+      this.store.stats.commitWaitMs += performance.now() - started;
     } catch (error) {
       this.failed ??= error;
       throw error;
@@ -237,18 +326,32 @@ interface Unit {
 class PgTx implements StoreTx {
   readonly commits: (() => void)[] = [];
   readonly precommits: (() => void)[] = [];
-  /** Agent versions as first read by this unit (null: read as absent). */
-  private readonly agentVersions = new Map<string, number | null>();
-  /**
-   * Intents this unit holds locked (read FOR UPDATE) or inserted, as this unit last wrote them:
-   * nobody else can change them before the commit, so they are read once per unit.
-   */
-  private readonly intents = new Map<string, Intent | undefined>();
-  /** The open delivery of an intent in `intents`, kept in step with this unit's own writes. */
-  private readonly open = new Map<string, DeliveryRecord | undefined>();
+  // What this unit knows over its batch (a write unit only; reads outside one remember nothing).
+  /** Agents as this unit read or wrote them, with the version their row has in the transaction. */
+  private readonly agents: View<AgentState>;
+  /** Intents the transaction holds locked or inserted, as last written: read once per batch. */
+  private readonly intents: View<Intent | undefined>;
+  /** The open delivery of an intent in `intents`, kept in step with the batch's own writes. */
+  private readonly open: View<DeliveryRecord | undefined>;
+  /** The threads of an intent in `intents`, kept in step with the batch's own writes. */
+  private readonly threads: View<ThreadRecord[]>;
 
   /** batch: a write unit; without one, reads straight from the pool (no transaction, no locks). */
-  constructor(private readonly store: PostgresStore, private readonly batch?: Batch) {}
+  constructor(private readonly store: PostgresStore, private readonly batch?: Batch) {
+    const base = batch ?? { agents: new Map(), intents: new Map(), open: new Map(), threads: new Map() };
+    this.agents = new View(base.agents);
+    this.intents = new View(base.intents);
+    this.open = new View(base.open);
+    this.threads = new View(base.threads);
+  }
+
+  /** The unit returned: what it read and wrote is known to the rest of its batch. */
+  merge(): void {
+    this.agents.merge();
+    this.intents.merge();
+    this.open.merge();
+    this.threads.merge();
+  }
 
   private get writing(): boolean {
     return this.batch !== undefined;
@@ -267,11 +370,16 @@ class PgTx implements StoreTx {
     throw new Error('writes need a write unit');
   }
 
+  /** A read agent row becomes known (a row already known stays as the batch left it: the read saw the same). */
   private noteAgent(address: string, row: DocRow | undefined): void {
-    if (!this.agentVersions.has(address)) this.agentVersions.set(address, row ? Number(row.version) : null);
+    if (this.writing && !this.agents.known(address)) {
+      this.agents.set(address, { agent: parse<AgentRecord>(row ? [row] : []), version: row ? Number(row.version) : null });
+    }
   }
 
   async getAgent(address: string) {
+    const known = this.writing ? this.agents.known(address) : undefined;
+    if (known) return known.value.agent;
     const { rows } = await this.q('SELECT doc, version FROM agents WHERE address = $1', [address], ['agents']);
     this.noteAgent(address, rows[0]);
     return parse<AgentRecord>(rows);
@@ -283,12 +391,12 @@ class PgTx implements StoreTx {
   }
   async putAgent(agent: AgentRecord) {
     const doc = JSON.stringify(agent);
-    const read = this.agentVersions.get(agent.address);
+    const read = this.agents.known(agent.address)?.value.version;
     if (read === undefined) {
       // Written without a read: the version it leaves is only known from the answer.
       const { rows } = await this.q<{ version: string }>(`INSERT INTO agents (address, key_hash, doc) VALUES ($1, $2, $3) ON CONFLICT (address)
           DO UPDATE SET key_hash = excluded.key_hash, doc = excluded.doc, version = agents.version + 1 RETURNING version`, [agent.address, agent.key_hash, doc], ['agents']);
-      this.agentVersions.set(agent.address, Number(rows[0].version));
+      this.agents.set(agent.address, { agent, version: Number(rows[0].version) });
       return;
     }
     const [a, k, d] = [lit(agent.address), lit(agent.key_hash), lit(doc)];
@@ -296,17 +404,29 @@ class PgTx implements StoreTx {
     await this.w({ table: 'agents', sql: guarded(read === null
       ? `INSERT INTO agents (address, key_hash, doc) VALUES (${a}, ${k}, ${d}) ON CONFLICT (address) DO NOTHING`
       : `UPDATE agents SET key_hash = ${k}, doc = ${d}, version = version + 1 WHERE address = ${a} AND version = ${read}`, 1, '40001', changed) });
-    // Later writes of this unit build on what it wrote itself.
-    this.agentVersions.set(agent.address, read === null ? 0 : read + 1);
+    // Later writes of this batch build on what it wrote itself.
+    this.agents.set(agent.address, { agent, version: read === null ? 0 : read + 1 });
   }
   async listAgents() { return parseAll<AgentRecord>((await this.q('SELECT doc FROM agents ORDER BY address', [], ['agents'])).rows); }
 
   async getIntent(intentId: string) {
-    if (!this.writing) return parse<Intent>((await this.q('SELECT doc FROM intents WHERE intent_id = $1', [intentId], ['intents'])).rows);
-    if (this.intents.has(intentId)) return this.intents.get(intentId);
-    const intent = parse<Intent>((await this.q('SELECT doc FROM intents WHERE intent_id = $1 FOR UPDATE', [intentId], ['intents'])).rows);
-    this.intents.set(intentId, intent);
-    return intent;
+    if (!this.batch) return parse<Intent>((await this.q('SELECT doc FROM intents WHERE intent_id = $1', [intentId], ['intents'])).rows);
+    const known = this.intents.known(intentId);
+    if (known) return known.value;
+    // The lock first; then, each statement with a snapshot taken after it, what only this lock
+    // lets change: the intent's open delivery and its threads. One round trip.
+    const [intent, open, threads] = await this.batch.queryAll<DocRow>([
+      ['SELECT doc FROM intents WHERE intent_id = $1 FOR UPDATE', [intentId]],
+      [OPEN_DELIVERY, [intentId]],
+      [THREADS_OF_INTENT, [intentId]],
+    ], ['intents', 'deliveries', 'threads']);
+    const value = parse<Intent>(intent.rows);
+    this.intents.set(intentId, value);
+    if (value) {
+      this.open.set(intentId, parse<DeliveryRecord>(open.rows));
+      this.threads.set(intentId, parseAll<ThreadRecord>(threads.rows));
+    }
+    return value;
   }
   private intentValues(intent: Intent): string {
     return `(${lit(intent.intent_id)}, ${lit(intent.from_agent)}, ${lit(intent.to_agent)}, ${lit(intent.status)}, ${lit(JSON.stringify(intent))})`;
@@ -314,10 +434,11 @@ class PgTx implements StoreTx {
   async insertIntent(intent: Intent) {
     this.intents.set(intent.intent_id, intent);
     this.open.set(intent.intent_id, undefined);
+    this.threads.set(intent.intent_id, []);
     await this.w({ table: 'intents', head: 'INSERT INTO intents (intent_id, from_agent, to_agent, status, doc) VALUES', sql: this.intentValues(intent), key: `i:${intent.intent_id}` });
   }
   async updateIntent(intent: Intent) {
-    if (this.intents.has(intent.intent_id)) this.intents.set(intent.intent_id, intent);
+    if (this.intents.known(intent.intent_id)) this.intents.set(intent.intent_id, intent);
     await this.w({
       table: 'intents', key: `i:${intent.intent_id}`, insertAs: this.intentValues(intent),
       sql: guarded(`UPDATE intents SET status = ${lit(intent.status)}, doc = ${lit(JSON.stringify(intent))} WHERE intent_id = ${lit(intent.intent_id)}`, 1, 'P0002', 'no such intent'),
@@ -346,20 +467,29 @@ class PgTx implements StoreTx {
     return parseAll<IntentEvent>(rows);
   }
 
-  /** Intent first: lock the intent a delivery or timer belongs to before reading the row itself. */
-  private async lockIntentOf(table: 'deliveries' | 'timers', column: string, value: unknown): Promise<void> {
-    if (!this.writing) return;
-    const { rows } = await this.q<DocRow & { intent_id: string }>(`SELECT intent_id, doc FROM intents WHERE intent_id = (SELECT intent_id FROM ${table} WHERE ${column} = $1) FOR UPDATE`, [value], ['intents', table]);
-    if (rows[0] && !this.intents.has(rows[0].intent_id)) this.intents.set(rows[0].intent_id, JSON.parse(rows[0].doc) as Intent);
+  /**
+   * Intent first: the intent a delivery or timer belongs to is locked before the row itself is
+   * read or changed (`then`, a statement with a snapshot taken after the lock), in one round trip.
+   * Outside a write unit, `then` alone.
+   */
+  private async lockIntentOf(table: 'deliveries' | 'timers', column: string, value: unknown, then: string): Promise<{ rows: DocRow[]; rowCount: number }> {
+    if (!this.batch) return this.q(then, [value], [table]);
+    const [locked, result] = await this.batch.queryAll<DocRow & { intent_id: string }>([
+      [`SELECT intent_id, doc FROM intents WHERE intent_id = (SELECT intent_id FROM ${table} WHERE ${column} = $1) FOR UPDATE`, [value]],
+      [then, [value]],
+    ], ['intents', table]);
+    const row = locked.rows[0];
+    if (row && !this.intents.known(row.intent_id)) this.intents.set(row.intent_id, JSON.parse(row.doc) as Intent);
+    return result;
   }
 
-  /** Keeps the open-delivery cache of a locked intent in step with a delivery this unit wrote. */
+  /** Keeps the open-delivery view of a locked intent in step with a delivery this unit wrote. */
   private wroteDelivery(d: DeliveryRecord, inserted: boolean): void {
-    if (!this.open.has(d.intent_id)) return;
+    const known = this.open.known(d.intent_id);
+    if (!known) return;
     const isOpen = d.state === 'pending' || d.state === 'leased';
-    const current = this.open.get(d.intent_id);
-    if (inserted || current?.delivery_id === d.delivery_id) this.open.set(d.intent_id, isOpen ? d : undefined);
-    else if (isOpen) this.open.delete(d.intent_id);
+    if (inserted || known.value?.delivery_id === d.delivery_id) this.open.set(d.intent_id, isOpen ? d : undefined);
+    else if (isOpen) this.open.forget(d.intent_id);
   }
 
   private deliveryValues(d: DeliveryRecord): string {
@@ -377,15 +507,15 @@ class PgTx implements StoreTx {
     });
   }
   async getDelivery(deliveryId: string) {
-    await this.lockIntentOf('deliveries', 'delivery_id', deliveryId);
-    return parse<DeliveryRecord>((await this.q('SELECT doc FROM deliveries WHERE delivery_id = $1', [deliveryId], ['deliveries'])).rows);
+    return parse<DeliveryRecord>((await this.lockIntentOf('deliveries', 'delivery_id', deliveryId, 'SELECT doc FROM deliveries WHERE delivery_id = $1')).rows);
   }
   async openDelivery(intentId: string) {
-    if (this.open.has(intentId)) return this.open.get(intentId);
-    const { rows } = await this.q("SELECT doc FROM deliveries WHERE intent_id = $1 AND state IN ('pending', 'leased') ORDER BY ord DESC LIMIT 1", [intentId], ['deliveries']);
+    const known = this.writing ? this.open.known(intentId) : undefined;
+    if (known) return known.value;
+    const { rows } = await this.q(OPEN_DELIVERY, [intentId], ['deliveries']);
     const open = parse<DeliveryRecord>(rows);
-    // Only while this unit holds the intent can nobody else open or close its deliveries.
-    if (this.writing && this.intents.get(intentId) !== undefined) this.open.set(intentId, open);
+    // Only while the transaction holds the intent can nobody else open or close its deliveries.
+    if (this.writing && this.intents.known(intentId)?.value !== undefined) this.open.set(intentId, open);
     return open;
   }
   async pendingDeliveries(agent: string, limit: number) {
@@ -396,7 +526,7 @@ class PgTx implements StoreTx {
          WHERE d.agent = $1 AND d.state = 'pending' ORDER BY d.ord LIMIT $2 FOR UPDATE OF d, i SKIP LOCKED`, [agent, limit], ['deliveries', 'intents']);
     for (const row of rows) {
       const intent = JSON.parse(row.intent) as Intent;
-      if (!this.intents.has(intent.intent_id)) this.intents.set(intent.intent_id, intent);
+      if (!this.intents.known(intent.intent_id)) this.intents.set(intent.intent_id, intent);
     }
     return parseAll<DeliveryRecord>(rows);
   }
@@ -428,8 +558,7 @@ class PgTx implements StoreTx {
     return id;
   }
   async deleteTimer(id: number) {
-    await this.lockIntentOf('timers', 'id', id);
-    return (await this.q('DELETE FROM timers WHERE id = $1', [id], ['timers'])).rowCount > 0;
+    return (await this.lockIntentOf('timers', 'id', id, 'DELETE FROM timers WHERE id = $1')).rowCount > 0;
   }
   async cancelTimers(intentId: string, kind?: string) {
     await this.w({ table: 'timers', sql: `DELETE FROM timers WHERE intent_id = ${lit(intentId)}${kind ? ` AND kind = ${lit(kind)}` : ''}` });
@@ -465,16 +594,26 @@ class PgTx implements StoreTx {
   }
 
   async putThread(t: ThreadRecord) {
+    const known = this.threads.known(t.thread_id);
+    if (known) {
+      // An existing (owner, thread) keeps its place (ON CONFLICT keeps ord); a new one is the newest.
+      const at = known.value.findIndex((x) => x.owner_agent === t.owner_agent);
+      this.threads.set(t.thread_id, at < 0 ? [t, ...known.value] : known.value.map((x, i) => (i === at ? t : x)));
+    }
     await this.w({ table: 'threads', sql: `INSERT INTO threads (owner, thread_id, doc) VALUES (${lit(t.owner_agent)}, ${lit(t.thread_id)}, ${lit(JSON.stringify(t))})
       ON CONFLICT (owner, thread_id) DO UPDATE SET doc = excluded.doc` });
   }
   async getThread(owner: string, threadId: string) {
+    const known = this.writing ? this.threads.known(threadId) : undefined;
+    if (known) return known.value.find((t) => t.owner_agent === owner);
     return parse<ThreadRecord>((await this.q('SELECT doc FROM threads WHERE owner = $1 AND thread_id = $2', [owner, threadId], ['threads'])).rows);
   }
   async listThreads(query: { owner?: string; threadId?: string }) {
     // Every terminal write asks by thread id alone: that one gets its own statement (and index).
+    const known = this.writing && query.owner === undefined && query.threadId !== undefined ? this.threads.known(query.threadId) : undefined;
+    if (known) return known.value;
     const { rows } = query.owner === undefined && query.threadId !== undefined
-      ? await this.q('SELECT doc FROM threads WHERE thread_id = $1 ORDER BY ord DESC', [query.threadId], ['threads'])
+      ? await this.q(THREADS_OF_INTENT, [query.threadId], ['threads'])
       : await this.q('SELECT doc FROM threads WHERE ($1::text IS NULL OR owner = $1) AND ($2::text IS NULL OR thread_id = $2) ORDER BY ord DESC',
         [query.owner ?? null, query.threadId ?? null], ['threads']);
     return parseAll<ThreadRecord>(rows);
@@ -499,7 +638,7 @@ export class PostgresStore implements Store {
   readonly processId = `${process.pid}.${randomUUID()}`;
   readonly pool: pg.Pool;
   readonly ready: Promise<void>;
-  readonly stats: PostgresStats = { roundTrips: 0, statements: 0, commits: 0, units: 0, replays: 0 };
+  readonly stats: PostgresStats = { roundTrips: 0, statements: 0, commits: 0, units: 0, replays: 0, readWaitMs: 0, commitWaitMs: 0 };
   private readonly timerClaimMs: number;
   private readonly closers: (() => Promise<void> | void)[] = [];
   private readonly queue = new SerialQueue();
@@ -617,6 +756,7 @@ export class PostgresStore implements Store {
     const flushes = batch.flushes;
     try {
       const value = await unit.fn(tx);
+      tx.merge();
       unit.done = { value, commits: tx.commits };
       if (tx.precommits.length > 0) batch.precommits.push(...tx.precommits);
     } catch (error) {
@@ -651,7 +791,7 @@ export class PostgresStore implements Store {
     if (!batch.failed) {
       try {
         if (batch.began || batch.writes.length > 0) {
-          await batch.send(true);
+          await batch.send();
           this.stats.commits += 1;
         }
         batch.release();
@@ -679,7 +819,7 @@ export class PostgresStore implements Store {
         if (this.closed) throw new Error('store closed');
         const value = await unit.fn(tx);
         if (batch.failed) throw batch.failed;
-        await batch.send(true);
+        await batch.send();
         this.stats.commits += 1;
         batch.release();
         unit.resolve(value);
