@@ -110,7 +110,7 @@ function postgresCpuMs(postmaster: number | undefined): number {
 
 interface Bound { rps: number }
 interface PerLifecycle { round_trips: number; statements: number; commits: number; units: number; replays: number; read_wait_ms: number; commit_wait_ms: number; server_cpu_ms: number; postgres_cpu_ms: number; wal_bytes: number }
-interface Lifecycle { rps: number; errors: number; per_lifecycle: PerLifecycle; server_cpu_pct: number; postgres_cpu_pct: number }
+interface Lifecycle { rps: number; errors: number; per_lifecycle: PerLifecycle; server_cpu_pct: number; postgres_cpu_pct: number; senders_cpu_pct: number; agents_cpu_pct: number }
 
 let responseBytes = 700;
 
@@ -173,6 +173,8 @@ async function lifecycle(servers: ServerProc[], urls: string[], binding: 'stream
       server_cpu_ms: per(serverCpu), postgres_cpu_ms: per(pgAfter - pgBefore), wal_bytes: round((walAfter - walBefore) / lifecycles),
     },
     server_cpu_pct: round((100 * serverCpu) / wall), postgres_cpu_pct: round((100 * (pgAfter - pgBefore)) / wall),
+    // The workers count their CPU from their start to the end of the window (warm-up included, as the rest here).
+    senders_cpu_pct: round((100 * (results[0].cpuMs ?? NaN)) / wall), agents_cpu_pct: round((100 * (results[1].cpuMs ?? NaN)) / wall),
   };
 }
 
@@ -245,7 +247,7 @@ try {
         for (const binding of ['stream', 'poll'] as const) {
           const result = await lifecycle(servers, urls, binding, sender, postmaster, database.url);
           byBinding[binding] = result;
-          log(`  ${binding}: ${round(result.rps)} lifecycles/s; per lifecycle ${JSON.stringify(result.per_lifecycle)}; server ${result.server_cpu_pct} %, PostgreSQL ${result.postgres_cpu_pct} % of a core`);
+          log(`  ${binding}: ${round(result.rps)} lifecycles/s; per lifecycle ${JSON.stringify(result.per_lifecycle)}; CPU % of a core: server ${result.server_cpu_pct}, PostgreSQL ${result.postgres_cpu_pct}, senders ${result.senders_cpu_pct}, agents ${result.agents_cpu_pct}`);
           bounds.push(await measureBound());
           const around = (bounds[bounds.length - 2].rps + bounds[bounds.length - 1].rps) / 2;
           ratios[binding] = result.rps / (around / 3);

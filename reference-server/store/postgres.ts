@@ -96,6 +96,7 @@ function lit(value: string | number | null): string {
   return `'${noNul(value).replaceAll("'", "''")}'`;
 }
 
+const at = <R>(row: R | undefined): R[] => (row ? [row] : []);
 const parse = <T>(rows: DocRow[]): T | undefined => (rows[0] ? (JSON.parse(rows[0].doc) as T) : undefined);
 const parseAll = <T>(rows: DocRow[]): T[] => rows.map((r) => JSON.parse(r.doc) as T);
 const toTimer = (r: TimerRow): TimerRecord => ({
@@ -156,17 +157,71 @@ class View<T> {
 /** An agent as a batch knows it: the record (undefined: absent) and the version its row has in this transaction. */
 interface AgentState { agent: AgentRecord | undefined; version: number | null }
 
-/** A buffered write. Adjacent writes with one `head` merge into one multi-row statement. */
+/**
+ * Point reads outside write units (a request's API-key lookup, a poll's agent) that arrive in one
+ * event-loop turn share one round trip (`= ANY($1)`): under load a turn carries several requests.
+ * Each is still read from the database when its request asks (a key rotated by another process
+ * fails at once, SEC-006); only the round trip is shared.
+ */
+class PointReads<Row extends object> {
+  private waiting = new Map<string, { resolve: (row: Row | undefined) => void; reject: (error: unknown) => void }[]>();
+  constructor(private readonly store: PostgresStore, private readonly sql: string, private readonly column: keyof Row & string) {}
+
+  get(key: string): Promise<Row | undefined> {
+    const k = noNul(key);
+    return new Promise((resolve, reject) => {
+      if (this.waiting.size === 0) setImmediate(() => void this.flush());
+      const list = this.waiting.get(k);
+      if (list) list.push({ resolve, reject });
+      else this.waiting.set(k, [{ resolve, reject }]);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const waiting = this.waiting;
+    this.waiting = new Map();
+    try {
+      const { rows } = await this.store.query<Row & pg.QueryResultRow>(this.sql, [[...waiting.keys()]]);
+      const byKey = new Map(rows.map((r) => [String(r[this.column]), r]));
+      for (const [key, list] of waiting) for (const w of list) w.resolve(byKey.get(key));
+    } catch (error) {
+      for (const list of waiting.values()) for (const w of list) w.reject(error);
+    }
+  }
+}
+
+/**
+ * Writes of one kind that merge into one statement when they meet in a flush: the statement is
+ * head + the writes' rows joined by ", " + tail(number of rows).
+ */
+interface Merge { head: string; tail?: (rows: number) => string; insert?: true }
+
+/** A buffered write: a whole statement, or (with `merge`) one row of a merged one. */
 interface Write {
   table: Table;
   sql: string;
-  /** Multi-row insert: the statement head ("INSERT INTO t (…) VALUES"); sql is then this row's "(…)". */
-  head?: string;
+  merge?: Merge;
   /** For coalescing: the row this write sets in full (table + key). */
   key?: string;
   /** An update: its values as an insert row, for when the row's insert is still buffered. */
   insertAs?: string;
 }
+
+const INSERT_INTENTS: Merge = { head: 'INSERT INTO intents (intent_id, from_agent, to_agent, status, doc) VALUES', insert: true };
+const INSERT_EVENTS: Merge = { head: 'INSERT INTO events (intent_id, seq, doc) VALUES', insert: true };
+const INSERT_DELIVERIES: Merge = { head: 'INSERT INTO deliveries (delivery_id, intent_id, agent, state, agent_seq, doc) VALUES', insert: true };
+const INSERT_TIMERS: Merge = { head: 'INSERT INTO timers (id, due_at, kind, intent_id, data, created_by) VALUES', insert: true };
+// Each intent updated must exist: the count is checked inside PostgreSQL (axp_expect).
+const UPDATE_INTENTS: Merge = {
+  head: 'WITH v (intent_id, status, doc) AS (VALUES',
+  tail: (rows) => `), w AS (UPDATE intents i SET status = v.status, doc = v.doc FROM v WHERE i.intent_id = v.intent_id RETURNING 1)
+    SELECT axp_expect((SELECT count(*) FROM w)::int, ${rows}, 'P0002', 'no such intent')`,
+};
+const UPDATE_DELIVERIES: Merge = {
+  head: 'UPDATE deliveries d SET state = v.state, agent_seq = v.agent_seq::bigint, doc = v.doc FROM (VALUES',
+  tail: () => ') AS v (delivery_id, state, agent_seq, doc) WHERE d.delivery_id = v.delivery_id',
+};
+const DELETE_TIMERS_OF: Merge = { head: 'DELETE FROM timers WHERE intent_id IN (', tail: () => ')' };
 
 /**
  * A write that must change exactly `rows` rows, checked inside PostgreSQL (axp_expect, migration 4)
@@ -249,7 +304,7 @@ class Batch {
       for (let i = this.writes.length - 1; i >= this.unitStart; i--) {
         const earlier = this.writes[i];
         if (earlier.key !== write.key) continue;
-        this.writes[i] = earlier.head !== undefined && write.head === undefined ? { ...earlier, sql: write.insertAs ?? earlier.sql } : write;
+        this.writes[i] = earlier.merge?.insert && !write.merge?.insert ? { ...earlier, sql: write.insertAs ?? earlier.sql } : write;
         return;
       }
     }
@@ -258,8 +313,11 @@ class Batch {
   }
 
   /**
-   * What goes first in the next round trip: BEGIN (once), then, with `writes`, the buffered writes
-   * (adjacent rows of one insert as one statement); the buffer is emptied.
+   * What goes first in the next round trip: BEGIN (once), then, with `writes`, the buffered writes;
+   * the buffer is emptied. Writes of one kind merge into one statement (multi-row inserts, updates
+   * from a VALUES list, one DELETE … IN) while no other statement on their table came between
+   * them: each table's writes keep their order, and as every write touches its own table only (no
+   * foreign keys, no triggers), moving one past another table's writes changes nothing.
    */
   private drain(writes: boolean): string[] {
     const sql: string[] = [];
@@ -271,13 +329,24 @@ class Batch {
     this.dirty.clear();
     // A unit that throws after this cannot be dropped alone: its writes left the process.
     this.flushes += 1;
-    for (let i = 0; i < buffered.length; i++) {
-      const w = buffered[i];
-      if (w.head === undefined) { sql.push(w.sql); continue; }
-      const rows = [w.sql];
-      while (i + 1 < buffered.length && buffered[i + 1].head === w.head) rows.push(buffered[++i].sql);
-      sql.push(`${w.head} ${rows.join(', ')}`);
+    interface Statement { table: Table; merge?: Merge; rows: string[]; keys: Set<string> }
+    const statements: Statement[] = [];
+    /** The statement each kind's next write may join. */
+    const open = new Map<Merge, Statement>();
+    for (const w of buffered) {
+      const joinable = w.merge && open.get(w.merge);
+      // One row twice in one statement is not allowed (an UPDATE … FROM would apply either).
+      if (joinable && !(w.key && joinable.keys.has(w.key))) {
+        joinable.rows.push(w.sql);
+        if (w.key) joinable.keys.add(w.key);
+        continue;
+      }
+      for (const [kind, statement] of open) if (statement.table === w.table) open.delete(kind);
+      const statement: Statement = { table: w.table, merge: w.merge, rows: [w.sql], keys: new Set(w.key ? [w.key] : []) };
+      statements.push(statement);
+      if (w.merge) open.set(w.merge, statement);
     }
+    for (const { merge, rows } of statements) sql.push(merge ? `${merge.head} ${rows.join(', ')}${merge.tail?.(rows.length) ?? ''}` : rows[0]);
     return sql;
   }
 
@@ -378,13 +447,15 @@ class PgTx implements StoreTx {
   }
 
   async getAgent(address: string) {
-    const known = this.writing ? this.agents.known(address) : undefined;
+    if (!this.batch) return parse<AgentRecord>(at(await this.store.agentsByAddress.get(address)));
+    const known = this.agents.known(address);
     if (known) return known.value.agent;
     const { rows } = await this.q('SELECT doc, version FROM agents WHERE address = $1', [address], ['agents']);
     this.noteAgent(address, rows[0]);
     return parse<AgentRecord>(rows);
   }
   async findAgentByKeyHash(keyHash: string) {
+    if (!this.batch) return parse<AgentRecord>(at(await this.store.agentsByKeyHash.get(keyHash)));
     const { rows } = await this.q<DocRow & { address: string }>('SELECT address, doc, version FROM agents WHERE key_hash = $1', [keyHash], ['agents']);
     if (rows[0]) this.noteAgent(rows[0].address, rows[0]);
     return parse<AgentRecord>(rows);
@@ -410,7 +481,7 @@ class PgTx implements StoreTx {
   async listAgents() { return parseAll<AgentRecord>((await this.q('SELECT doc FROM agents ORDER BY address', [], ['agents'])).rows); }
 
   async getIntent(intentId: string) {
-    if (!this.batch) return parse<Intent>((await this.q('SELECT doc FROM intents WHERE intent_id = $1', [intentId], ['intents'])).rows);
+    if (!this.batch) return parse<Intent>(at(await this.store.intentsById.get(intentId)));
     const known = this.intents.known(intentId);
     if (known) return known.value;
     // The lock first; then, each statement with a snapshot taken after it, what only this lock
@@ -435,13 +506,13 @@ class PgTx implements StoreTx {
     this.intents.set(intent.intent_id, intent);
     this.open.set(intent.intent_id, undefined);
     this.threads.set(intent.intent_id, []);
-    await this.w({ table: 'intents', head: 'INSERT INTO intents (intent_id, from_agent, to_agent, status, doc) VALUES', sql: this.intentValues(intent), key: `i:${intent.intent_id}` });
+    await this.w({ table: 'intents', merge: INSERT_INTENTS, sql: this.intentValues(intent), key: `i:${intent.intent_id}` });
   }
   async updateIntent(intent: Intent) {
     if (this.intents.known(intent.intent_id)) this.intents.set(intent.intent_id, intent);
     await this.w({
-      table: 'intents', key: `i:${intent.intent_id}`, insertAs: this.intentValues(intent),
-      sql: guarded(`UPDATE intents SET status = ${lit(intent.status)}, doc = ${lit(JSON.stringify(intent))} WHERE intent_id = ${lit(intent.intent_id)}`, 1, 'P0002', 'no such intent'),
+      table: 'intents', key: `i:${intent.intent_id}`, insertAs: this.intentValues(intent), merge: UPDATE_INTENTS,
+      sql: `(${lit(intent.intent_id)}, ${lit(intent.status)}, ${lit(JSON.stringify(intent))})`,
     });
   }
   async listIntents(query: IntentQuery): Promise<Page<Intent>> {
@@ -460,7 +531,7 @@ class PgTx implements StoreTx {
     return { items: parseAll<Intent>(items), nextCursor: rows.length > query.limit ? String(items[items.length - 1].ord) : null };
   }
   async appendEvent(event: IntentEvent) {
-    await this.w({ table: 'events', head: 'INSERT INTO events (intent_id, seq, doc) VALUES', sql: `(${lit(event.intent_id)}, ${lit(event.seq)}, ${lit(JSON.stringify(event))})` });
+    await this.w({ table: 'events', merge: INSERT_EVENTS, sql: `(${lit(event.intent_id)}, ${lit(event.seq)}, ${lit(JSON.stringify(event))})` });
   }
   async listEvents(intentId: string, since: number, limit?: number) {
     const { rows } = await this.q('SELECT doc FROM events WHERE intent_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [intentId, since, limit ?? null], ['events']);
@@ -497,13 +568,13 @@ class PgTx implements StoreTx {
   }
   async insertDelivery(d: DeliveryRecord) {
     this.wroteDelivery(d, true);
-    await this.w({ table: 'deliveries', head: 'INSERT INTO deliveries (delivery_id, intent_id, agent, state, agent_seq, doc) VALUES', sql: this.deliveryValues(d), key: `d:${d.delivery_id}` });
+    await this.w({ table: 'deliveries', merge: INSERT_DELIVERIES, sql: this.deliveryValues(d), key: `d:${d.delivery_id}` });
   }
   async updateDelivery(d: DeliveryRecord) {
     this.wroteDelivery(d, false);
     await this.w({
-      table: 'deliveries', key: `d:${d.delivery_id}`, insertAs: this.deliveryValues(d),
-      sql: `UPDATE deliveries SET state = ${lit(d.state)}, agent_seq = ${lit(d.agent_seq)}, doc = ${lit(JSON.stringify(d))} WHERE delivery_id = ${lit(d.delivery_id)}`,
+      table: 'deliveries', key: `d:${d.delivery_id}`, insertAs: this.deliveryValues(d), merge: UPDATE_DELIVERIES,
+      sql: `(${lit(d.delivery_id)}, ${lit(d.state)}, ${lit(d.agent_seq)}, ${lit(JSON.stringify(d))})`,
     });
   }
   async getDelivery(deliveryId: string) {
@@ -552,7 +623,7 @@ class PgTx implements StoreTx {
     const id = await this.store.nextTimerId();
     // created_by names the process that armed it in memory: the others find it by polling (backstop).
     await this.w({
-      table: 'timers', head: 'INSERT INTO timers (id, due_at, kind, intent_id, data, created_by) VALUES',
+      table: 'timers', merge: INSERT_TIMERS,
       sql: `(${id}, ${lit(t.due_at)}, ${lit(t.kind)}, ${lit(t.intent_id)}, ${lit(JSON.stringify(t.data))}, ${lit(this.store.processId)})`,
     });
     return id;
@@ -561,7 +632,9 @@ class PgTx implements StoreTx {
     return (await this.lockIntentOf('timers', 'id', id, 'DELETE FROM timers WHERE id = $1')).rowCount > 0;
   }
   async cancelTimers(intentId: string, kind?: string) {
-    await this.w({ table: 'timers', sql: `DELETE FROM timers WHERE intent_id = ${lit(intentId)}${kind ? ` AND kind = ${lit(kind)}` : ''}` });
+    await this.w(kind === undefined
+      ? { table: 'timers', merge: DELETE_TIMERS_OF, sql: lit(intentId) }
+      : { table: 'timers', sql: `DELETE FROM timers WHERE intent_id = ${lit(intentId)} AND kind = ${lit(kind)}` });
   }
   async dueTimers(now: number, limit: number) {
     const { rows } = await this.q<TimerRow>('SELECT id, due_at, kind, intent_id, data FROM timers WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2', [now, limit], ['timers']);
@@ -644,6 +717,9 @@ export class PostgresStore implements Store {
   private readonly queue = new SerialQueue();
   private batch: Batch | undefined;
   private timerIds: number[] = [];
+  readonly agentsByAddress = new PointReads<DocRow & { address: string }>(this, 'SELECT address, doc FROM agents WHERE address = ANY($1::text[])', 'address');
+  readonly agentsByKeyHash = new PointReads<DocRow & { key_hash: string }>(this, 'SELECT key_hash, doc FROM agents WHERE key_hash = ANY($1::text[])', 'key_hash');
+  readonly intentsById = new PointReads<DocRow & { intent_id: string }>(this, 'SELECT intent_id, doc FROM intents WHERE intent_id = ANY($1::text[])', 'intent_id');
   private closed = false;
 
   constructor(readonly url: string, options: PostgresStoreOptions = {}) {
