@@ -27,9 +27,9 @@ const url = await app.listen({ port: 0, host: '127.0.0.1' });
 // SQLite, group COMMITs, read back with every memory sample.
 const counts = { units: 0, commits: 0 };
 if (mode !== 'bare') {
-  const store = app.axp.store as unknown as { kind: string; write: (fn: unknown) => Promise<unknown>; commit?: () => void };
+  const store = app.axp.store as unknown as { kind: string; write: (fn: unknown, options?: unknown) => Promise<unknown>; commit?: () => void };
   const write = store.write.bind(store);
-  store.write = (fn) => { counts.units += 1; return write(fn); };
+  store.write = (fn, options) => { counts.units += 1; return write(fn, options); };
   // SQLite's group COMMITs (the PostgreSQL store counts its own, in stats).
   const commit = store.commit?.bind(store);
   if (commit && store.kind === 'sqlite') store.commit = () => { counts.commits += 1; commit(); };

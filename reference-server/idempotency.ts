@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Problem } from './errors.js';
 import type { Caller, Json } from './model.js';
-import type { StoreTx } from './store/store.js';
+import type { StoreTx, WriteOptions } from './store/store.js';
 import type { ServerContext } from './context.js';
 
 /** Also read by the PostgreSQL store, which expires keys itself. */
@@ -12,9 +12,10 @@ export { IDEMPOTENCY_TTL_SECONDS } from './limits.js';
 export async function idempotentWrite(
   ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, caller: Caller, operation: string,
   run: (tx: StoreTx) => Promise<Json>,
+  options: WriteOptions = {},
 ): Promise<Json> {
   const key = req.headers['idempotency-key'];
-  if (typeof key !== 'string') return ctx.store.write(run);
+  if (typeof key !== 'string') return ctx.store.write(run, options);
   const policy = ctx.policies.idempotency;
   const scope = policy.scope(caller, operation);
   const fingerprint = policy.fingerprint(req.body);
@@ -30,7 +31,7 @@ export async function idempotentWrite(
     const body = await run(tx);
     await tx.putIdempotency({ scope, key, fingerprint, status: 200, body, created_at_ms: now });
     return { replayed: false, body };
-  });
+  }, options);
   // IDEM-003: a replay is the stored original answer, marked as such.
   if (outcome.replayed) reply.header('idempotent-replayed', 'true');
   return outcome.body;

@@ -218,7 +218,8 @@ export class DeliveryEngine {
 
   /** Hands out up to `limit` pending deliveries of one agent, in one unit of work. */
   claim(address: string, options: ClaimOptions): Promise<Delivery[]> {
-    return this.store.write((tx) => this.claimInTx(tx, address, options));
+    // One affinity per agent: its claims keep their order and never race for its agent seq.
+    return this.store.write((tx) => this.claimInTx(tx, address, options), { affinity: address });
   }
 
   async claimInTx(tx: StoreTx, address: string, options: ClaimOptions): Promise<Delivery[]> {

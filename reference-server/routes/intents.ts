@@ -69,7 +69,8 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
       if (!agent && ctx.settings.strictAddresses) throw new Problem('agent_not_found', `no agent ${input.to_agent}`);
       const created = await ctx.intents.create(tx, caller, input, agent);
       return intentResponse(created.intent);
-    });
+      // The receiver's affinity: its claim, woken before this commit, joins this batch and sees the delivery.
+    }, { affinity: input.to_agent });
   });
 
   r.handle('getIntent', async (req, _reply, caller) => {

@@ -35,7 +35,7 @@
 // lease in the row (claimed_until), so a process dying between claim and fire delays, never loses.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { IntentQuery, NewTimer, Page, Store, StoreTx } from './store.js';
+import type { IntentQuery, NewTimer, Page, Store, StoreTx, WriteOptions } from './store.js';
 import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, ThreadRecord, TimerRecord } from '../model.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../limits.js';
 import { MIGRATIONS } from './postgres-migrations.js';
@@ -696,7 +696,28 @@ class PgTx implements StoreTx {
   beforeCommit(cb: () => void) { this.precommits.push(cb); }
 }
 
+/** One transaction at a time: its units in a serial queue, the batch of the current turn. */
+class Lane {
+  readonly queue = new SerialQueue();
+  batch: Batch | undefined;
+  /** Units submitted and not yet settled (a unit without an affinity goes to the lane with fewest). */
+  waiting = 0;
+}
+
+/** FNV-1a: a string's lane. */
+function hashOf(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 export interface PostgresStoreOptions {
+  /**
+   * Transactions in flight at once per process (default env AXP_PG_LANES or 2): while one waits
+   * for a round trip, another runs. Units with one affinity (an agent's claims, the creates of
+   * intents to it) always share a lane, so they keep their order and never conflict on the agent.
+   */
+  lanes?: number;
   /** Connections per process (default env AXP_PG_POOL or 10). */
   poolSize?: number;
   /** How long a claimed timer stays another process's before it may be claimed again (default 5 s). */
@@ -705,7 +726,7 @@ export interface PostgresStoreOptions {
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
-  /** Units run one at a time in submission order (grouped into batches) and settle in that order. */
+  /** Units of one affinity run one at a time in submission order (grouped into batches) and settle in that order. */
   readonly ordered = true;
   /** Tells this process's notifications and timers from other processes': "<OS pid>.<uuid>". */
   readonly processId = `${process.pid}.${randomUUID()}`;
@@ -714,8 +735,11 @@ export class PostgresStore implements Store {
   readonly stats: PostgresStats = { roundTrips: 0, statements: 0, commits: 0, units: 0, replays: 0, readWaitMs: 0, commitWaitMs: 0 };
   private readonly timerClaimMs: number;
   private readonly closers: (() => Promise<void> | void)[] = [];
-  private readonly queue = new SerialQueue();
-  private batch: Batch | undefined;
+  private readonly lanes: Lane[];
+  /** The lane whose beforeCommit callbacks run now: units they start without an affinity join its batch. */
+  private joining: Lane | undefined;
+  /** A unit started by such a callback went to another lane, where this batch's writes are not visible yet. */
+  private crossed = false;
   private timerIds: number[] = [];
   readonly agentsByAddress = new PointReads<DocRow & { address: string }>(this, 'SELECT address, doc FROM agents WHERE address = ANY($1::text[])', 'address');
   readonly agentsByKeyHash = new PointReads<DocRow & { key_hash: string }>(this, 'SELECT key_hash, doc FROM agents WHERE key_hash = ANY($1::text[])', 'key_hash');
@@ -724,6 +748,8 @@ export class PostgresStore implements Store {
 
   constructor(readonly url: string, options: PostgresStoreOptions = {}) {
     const max = options.poolSize ?? (Number(process.env.AXP_PG_POOL) || 10);
+    const lanes = Math.max(1, Math.min(max - 1, options.lanes ?? (Number(process.env.AXP_PG_LANES) || 2)));
+    this.lanes = Array.from({ length: lanes }, () => new Lane());
     // Bounded connects: while the database is down a request fails fast (503) instead of hanging.
     this.pool = new pg.Pool({
       connectionString: url, max, application_name: 'axp-server', connectionTimeoutMillis: 5000, keepAlive: true,
@@ -800,15 +826,30 @@ export class PostgresStore implements Store {
     }
   }
 
-  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  write<T>(fn: (tx: StoreTx) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    const lane = this.laneFor(options.affinity);
+    if (this.joining && lane !== this.joining) this.crossed = true;
+    lane.waiting += 1;
+    const settled = () => { lane.waiting -= 1; };
     return new Promise<T>((resolve, reject) => {
-      const unit: Unit = { fn, resolve: resolve as (value: unknown) => void, reject };
-      void this.queue.run(() => this.runInBatch(unit));
+      const unit: Unit = {
+        fn,
+        resolve: (value) => { settled(); resolve(value as T); },
+        reject: (error) => { settled(); reject(error); },
+      };
+      void lane.queue.run(() => this.runInBatch(lane, unit));
     });
   }
 
-  /** Runs a unit inside the open batch (opening one for this event-loop turn if none is open). */
-  private async runInBatch(unit: Unit): Promise<void> {
+  private laneFor(affinity: string | undefined): Lane {
+    if (this.lanes.length === 1) return this.lanes[0];
+    if (affinity !== undefined) return this.lanes[hashOf(affinity) % this.lanes.length];
+    if (this.joining) return this.joining;
+    return this.lanes.reduce((best, lane) => (lane.waiting < best.waiting ? lane : best));
+  }
+
+  /** Runs a unit inside its lane's open batch (opening one for this event-loop turn if none is open). */
+  private async runInBatch(lane: Lane, unit: Unit): Promise<void> {
     try {
       await this.ready;
       if (this.closed) throw new Error('store closed');
@@ -816,12 +857,12 @@ export class PostgresStore implements Store {
       unit.reject(error);
       return;
     }
-    if (!this.batch) {
+    if (!lane.batch) {
       const opened = new Batch(this);
-      this.batch = opened;
-      setImmediate(() => this.endTurn(opened));
+      lane.batch = opened;
+      setImmediate(() => this.endTurn(lane, opened));
     }
-    const batch = this.batch;
+    const batch = lane.batch;
     batch.units.push(unit);
     this.stats.units += 1;
     // A failed batch runs every unit again alone at its end; this one waits for that too.
@@ -849,20 +890,32 @@ export class PostgresStore implements Store {
 
   /**
    * The end of the turn that opened the batch: its beforeCommit callbacks run first (the units they
-   * start queue ahead of the commit and join the batch), then the batch commits.
+   * start queue ahead of the commit and join the batch), then the batch commits. A callback that
+   * started a unit in another lane runs again after the commit, when that lane can see the writes.
    */
-  private endTurn(batch: Batch): void {
+  private endTurn(lane: Lane, batch: Batch): void {
     const early = batch.precommits;
     batch.precommits = [];
+    const again: (() => void)[] = [];
     try {
-      for (const cb of early) cb();
+      for (const cb of early) {
+        this.joining = lane;
+        this.crossed = false;
+        try {
+          cb();
+        } finally {
+          this.joining = undefined;
+        }
+        if (this.crossed) again.push(cb);
+      }
     } finally {
-      void this.queue.run(() => this.commit(batch));
+      batch.precommits.push(...again);
+      void lane.queue.run(() => this.commit(lane, batch));
     }
   }
 
-  private async commit(batch: Batch): Promise<void> {
-    if (this.batch === batch) this.batch = undefined;
+  private async commit(lane: Lane, batch: Batch): Promise<void> {
+    if (lane.batch === batch) lane.batch = undefined;
     const late = batch.precommits;
     if (!batch.failed) {
       try {
@@ -958,11 +1011,12 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const fn of this.closers.splice(0)) await fn();
-    // Units already submitted finish, and their batch commits, first.
-    await this.queue.run(async () => undefined);
-    while (this.batch) {
+    // Units already submitted finish, and their batches commit, first.
+    const drained = () => Promise.all(this.lanes.map((lane) => lane.queue.run(async () => undefined)));
+    await drained();
+    while (this.lanes.some((lane) => lane.batch)) {
       await new Promise((resolve) => setImmediate(resolve));
-      await this.queue.run(async () => undefined);
+      await drained();
     }
     this.closed = true;
     await this.ready.catch(() => {});

@@ -88,15 +88,24 @@ export interface StoreTx {
   beforeCommit(cb: () => void): void;
 }
 
+export interface WriteOptions {
+  /**
+   * Units with one affinity run in submission order, one at a time, where a store runs units side
+   * by side (PostgreSQL): an agent's claims and the creates of intents to it give its address.
+   */
+  affinity?: string;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
   /**
    * Units run one at a time in the order write() was called, and settle in that order (memory,
-   * SQLite). A reader may then submit a unit while its previous one is in flight and still see
-   * their results in order; with concurrent units (Postgres) it must wait for the previous one.
+   * SQLite: all units; PostgreSQL: the units of one affinity). A reader may then submit a unit
+   * while its previous one is in flight and still see their results in order; with concurrent
+   * units it must wait for the previous one.
    */
   readonly ordered: boolean;
-  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  write<T>(fn: (tx: StoreTx) => Promise<T>, options?: WriteOptions): Promise<T>;
   /**
    * Stores shared by several processes: claims due timers for this process (each fires
    * on one process only). Absent: the scheduler reads dueTimers and fires in submission order.
