@@ -5,14 +5,23 @@
 // unit, reads go to the database at once (prepared statements); writes are buffered and sent
 // together, as one multi-statement round trip, when a later read needs them (a read of a table
 // with buffered writes: then the writes and the read share the round trip, and so does the BEGIN)
-// or with the COMMIT itself; consecutive event inserts become one multi-row INSERT, and an insert
-// or update followed by an update of the same row is sent as its last state.
+// or with the COMMIT itself. Writes of one kind merge into one statement (multi-row inserts,
+// updates from a VALUES list), and an insert or update followed by an update of the same row is
+// sent as its last state.
 //
 // What a batch has read or written it remembers for its later units (View): the rows of intents
 // it holds locked or inserted, with their open delivery and their inbox threads (fetched with the
 // lock, in the same round trip), and the agents it read or wrote (versioned: a later unit's write
 // is checked against the version the batch left, so another process's change still fails it).
 // Under load most units of a turn then need one round trip or none, instead of one per read.
+// Reads outside units (a request's API key, a poll's agent) that arrive in one turn share one
+// round trip too (PointReads).
+//
+// Lanes: a process runs two such transactions side by side (each its own serial queue, batch and
+// connection), so that one runs while the other waits for PostgreSQL. Units with one affinity (an
+// agent's claims, the creates of intents to it) always take the same lane: they keep their order,
+// a claim woken before a create's commit joins that create's batch, and two lanes never race for
+// one agent's seq. Between lanes, as between processes, the locks and checks below decide.
 // A unit that throws before any of its writes left the process is simply dropped from the batch;
 // when anything else fails (a statement, a conflict, the COMMIT), the batch is rolled back and
 // each of its units is run again alone, in order, with the retries below, so one unit's failure
