@@ -3,7 +3,7 @@
 import type { CaseContext, RegisteredAgent } from '../case.js';
 import { allowedDelayBounds, delayWithin } from '../wire/backoff.js';
 import {
-  agent, check, equal, events, eventuallyEvent, fit, gapMs, getIntent, group, needs, ok, passTime, poll, pollFor, problem, send, types, UUID, write, writeOk, type Wire, scaled
+  agent, check, checkContiguous, equal, events, eventuallyEvent, fit, gapMs, getIntent, group, needs, ok, passTime, poll, pollFor, problem, send, types, UUID, write, writeOk, type Wire, scaled
 } from './support.js';
 import { ackOk, pair, polledIntent, sentIntent } from './flows.js';
 
@@ -318,6 +318,23 @@ export const deliveryCases = group('DLV', [
       const ids = [first.dead_letters[0].intent_id, second.dead_letters[0].intent_id];
       equal([...ids].sort(), [a.intent_id, b.intent_id].sort(), 'both entries, once each');
       check(Date.parse(first.dead_letters[0].failed_at) >= Date.parse(second.dead_letters[0].failed_at), 'dead letters must be newest failed_at first', 'descending', ids);
+    },
+  },
+  {
+    id: 'DLV-016',
+    title: 'seq stays contiguous across a failed attempt, its redelivery and the result',
+    level: 'MUST',
+    // EVT-002 under the writers a retry adds (the lease expiry, the next attempt); concurrent
+    // writers are EVT-002's own case.
+    requirements: ['EVT-002'],
+    ...pollCap,
+    async run(ctx) {
+      const { sender, worker, i } = await sentIntent(ctx, { worker: { max_delivery_attempts: 2 } });
+      await pollFor(ctx, worker, i.intent_id);
+      const failure = await expire(ctx, worker, i.intent_id, 1);
+      const next = await retried(ctx, worker, i.intent_id, failure);
+      await writeOk(ctx, i.intent_id, 'resolve', worker.key, { status: 'COMPLETED', delivery_id: next.delivery_id }, 'intent.completed', 'COMPLETED');
+      checkContiguous(await events(ctx, i.intent_id, sender.key));
     },
   },
 ]);
