@@ -1,10 +1,12 @@
 // The PostgreSQL store's group commit from the inside: what a batch remembers for its later units
 // (and what a unit dropped from it leaves behind: nothing), writes of several units merged into
-// one statement without changing any table's order, the round trips an intent's lock costs, and
+// one statement without changing any table's order, the round trips an intent's lock costs, what
+// units say they will read fetched for the whole batch (and locked like a read of its own), and
 // lanes: units of one affinity settle in submission order while another lane runs beside them.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../reference-server/store/postgres.js';
-import type { DeliveryRecord, Intent, ThreadRecord } from '../reference-server/model.js';
+import type { AgentRecord, DeliveryRecord, Intent, ThreadRecord } from '../reference-server/model.js';
 import { createTestDatabase, settle, stopTestPostgres, type TestDatabase } from './postgres-helpers.js';
 
 afterAll(stopTestPostgres);
@@ -114,5 +116,94 @@ describe('postgres store: batches, merged writes and lanes', () => {
       expect(order).toEqual([...order].sort((a, b) => a - b));
       expect(order).toHaveLength(20);
     }
+  });
+
+  it('fetches the intents (locked) and agents a turn\'s units said they will read in its first round trip', async () => {
+    const ids = [id('i'), id('i'), id('i'), id('i')];
+    const address = `agent://t/${id('a')}`;
+    await store.write(async (tx) => {
+      for (const intentId of ids) await tx.insertIntent(intentRecord(intentId));
+      await tx.putAgent({ address, key_hash: id('k'), last_delivery_seq: 0 } as unknown as AgentRecord);
+    });
+    const missing = id('gone');
+    const before = store.stats.roundTrips;
+    const units = [
+      ...ids.map((intentId) => store.write(async (tx) => {
+        const intent = await tx.getIntent(intentId);
+        await tx.updateIntent({ ...intent!, status: 'COMPLETED' });
+        return intent!.status;
+      }, { affinity: 'd', reads: { intents: [intentId] } })),
+      store.write(async (tx) => (await tx.getAgent(address))?.address, { affinity: 'd', reads: { agents: [address] } }),
+      store.write(async (tx) => (await tx.getIntent(missing)) ?? 'absent', { affinity: 'd', reads: { intents: [missing] } }),
+    ];
+    expect(await Promise.all(units)).toEqual(['SUBMITTED', 'SUBMITTED', 'SUBMITTED', 'SUBMITTED', address, 'absent']);
+    // One round trip fetches for all six units (BEGIN and the reads), one more commits.
+    expect(store.stats.roundTrips - before).toBe(2);
+    const after = await store.read(async (tx) => Promise.all(ids.map(async (intentId) => (await tx.getIntent(intentId))?.status)));
+    expect(after).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED', 'COMPLETED']);
+  });
+
+  it('waits, in a fetch ahead, for another process\'s lock on an intent and then reads what it committed', async () => {
+    const intentId = id('i');
+    await store.write((tx) => tx.insertIntent(intentRecord(intentId)));
+    const other = new PostgresStore(db.url, { lanes: 1 });
+    const watcher = new pg.Client({ connectionString: db.url });
+    try {
+      await other.ready;
+      await watcher.connect();
+      let locked!: () => void;
+      let release!: () => void;
+      const holding = new Promise<void>((resolve) => { locked = resolve; });
+      const released = new Promise<void>((resolve) => { release = resolve; });
+      const holder = other.write(async (tx) => {
+        const intent = await tx.getIntent(intentId);
+        locked();
+        await released;
+        await tx.updateIntent({ ...intent!, status: 'CANCELED' });
+      });
+      await holding;
+      const seen = store.write(async (tx) => (await tx.getIntent(intentId))?.status, { reads: { intents: [intentId] } });
+      // Bounded wait for the event itself: this store's fetch blocked on the other process's row lock.
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const { rows } = await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        if (rows[0].n > 0) break;
+        if (Date.now() > deadline) throw new Error('the fetch never waited for the lock');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      release();
+      await holder;
+      expect(await seen).toBe('CANCELED');
+    } finally {
+      await watcher.end().catch(() => {});
+      await other.close();
+    }
+  });
+
+  it('leaves out a delete of some of an intent\'s timers that a later delete of all of them covers, and keeps one that follows it', async () => {
+    const covered = id('i');
+    const following = id('i');
+    await store.write(async (tx) => {
+      for (const intentId of [covered, following]) {
+        await tx.insertIntent(intentRecord(intentId));
+        for (const kind of ['lease', 'retry', 'reminder']) await tx.addTimer({ due_at: 1, kind, intent_id: intentId, data: {} });
+      }
+    });
+    const before = store.stats.statements;
+    await store.write(async (tx) => {
+      await tx.cancelTimers(covered, 'lease');
+      await tx.cancelTimers(covered, 'retry');
+      await tx.cancelTimers(covered);
+    });
+    // BEGIN, one DELETE, COMMIT.
+    expect(store.stats.statements - before).toBe(3);
+    await store.write(async (tx) => {
+      await tx.cancelTimers(following);
+      await tx.addTimer({ due_at: 1, kind: 'lease', intent_id: following, data: {} });
+      await tx.addTimer({ due_at: 1, kind: 'reminder', intent_id: following, data: {} });
+      await tx.cancelTimers(following, 'lease');
+    });
+    const left = (await store.read((tx) => tx.dueTimers(10, 1000))).filter((t) => t.intent_id === covered || t.intent_id === following);
+    expect(left.map((t) => `${t.intent_id === covered ? 'covered' : 'following'}:${t.kind}`)).toEqual(['following:reminder']);
   });
 });

@@ -219,7 +219,7 @@ export class DeliveryEngine {
   /** Hands out up to `limit` pending deliveries of one agent, in one unit of work. */
   claim(address: string, options: ClaimOptions): Promise<Delivery[]> {
     // One affinity per agent: its claims keep their order and never race for its agent seq.
-    return this.store.write((tx) => this.claimInTx(tx, address, options), { affinity: address });
+    return this.store.write((tx) => this.claimInTx(tx, address, options), { affinity: address, reads: { agents: [address] } });
   }
 
   async claimInTx(tx: StoreTx, address: string, options: ClaimOptions): Promise<Delivery[]> {

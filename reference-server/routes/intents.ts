@@ -70,7 +70,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
       const created = await ctx.intents.create(tx, caller, input, agent);
       return intentResponse(created.intent);
       // The receiver's affinity: its claim, woken before this commit, joins this batch and sees the delivery.
-    }, { affinity: input.to_agent });
+    }, { affinity: input.to_agent, reads: { agents: [input.to_agent] } });
   });
 
   r.handle('getIntent', async (req, _reply, caller) => {
@@ -111,7 +111,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     return ctx.store.write(async (tx) => {
       const intent = await loadIntent(ctx, tx, id, caller, 'ack');
       return writeResponse(await ctx.engine.ackInTx(tx, intent, deliveryId, actorOf(caller)));
-    });
+    }, { reads: { intents: [id] } });
   });
 
   /** RES-*: a result from the receiver; also acknowledges the open delivery (DLV-018). */
@@ -124,7 +124,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
       await ctx.engine.settleOpen(tx, intent);
       const applied = await ctx.transitions.apply(tx, intent, write.op, { actor: actorOf(caller), patch: write.patch, waitingReason: write.waitingReason, details: write.details });
       return writeResponse(applied);
-    });
+    }, { reads: { intents: [id] } });
   };
   r.handle('resumeIntent', (req, reply, caller) => receiverWrite('resumeIntent', req, reply, caller, req.body.delivery_id, (intent) => resumeToWrite(req.body, intent)));
   r.handle('resolveIntent', (req, reply, caller) => receiverWrite('resolveIntent', req, reply, caller, req.body.delivery_id, () => resolveToWrite(req.body)));
@@ -135,7 +135,7 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     return idempotentWrite(ctx, req, reply, caller, `cancelIntent:${id}`, async (tx) => {
       const intent = await loadIntent(ctx, tx, id, caller, 'cancel');
       return writeResponse(await ctx.transitions.apply(tx, intent, 'cancel', { actor: actorOf(caller), patch: reason ? { reason } : {} }));
-    });
+    }, { reads: { intents: [id] } });
   });
 
   r.handle('redeliverIntent', async (req, _reply, caller) => {
@@ -143,6 +143,6 @@ export function intentRoutes(r: RouteRegistrar, ctx: ServerContext): void {
     return ctx.store.write(async (tx) => {
       const intent = await loadIntent(ctx, tx, id, caller, 'read');
       return writeResponse(await ctx.engine.redeliverInTx(tx, intent, actorOf(caller)));
-    });
+    }, { reads: { intents: [id] } });
   });
 }

@@ -40,7 +40,7 @@ async function serveStream(ctx: ServerContext, req: RouteRequest<'streamDeliveri
     const claim = ctx.store.write((tx) => {
       queued = false;
       return ctx.engine.claimInTx(tx, address, { limit: STREAM_CLAIM_BATCH });
-    }, { affinity: address });
+    }, { affinity: address, reads: { agents: [address] } });
     frames = frames.then(async () => {
       const claimed = await claim.finally(() => { inFlight -= 1; });
       if (!send(claimed)) return;

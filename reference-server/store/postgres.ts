@@ -13,7 +13,10 @@
 // it holds locked or inserted, with their open delivery and their inbox threads (fetched with the
 // lock, in the same round trip), and the agents it read or wrote (versioned: a later unit's write
 // is checked against the version the batch left, so another process's change still fails it).
-// Under load most units of a turn then need one round trip or none, instead of one per read.
+// Units also say what they will read (WriteOptions.reads: the intent a result, ack or cancel
+// loads, the agent a create or a claim reads), and a batch's read fetches that for every unit
+// still to run in it, the intents locked in id order, in the same round trip. Under load a batch
+// then needs one read round trip and its COMMIT, however many units it carries.
 // Reads outside units (a request's API key, a poll's agent) that arrive in one turn share one
 // round trip too (PointReads).
 //
@@ -44,7 +47,7 @@
 // lease in the row (claimed_until), so a process dying between claim and fire delays, never loses.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { IntentQuery, NewTimer, Page, Store, StoreTx, WriteOptions } from './store.js';
+import type { IntentQuery, NewTimer, Page, Store, StoreTx, UnitReads, WriteOptions } from './store.js';
 import type { AgentRecord, DeadLetter, DeliveryRecord, IdempotencyRecord, Intent, IntentEvent, ThreadRecord, TimerRecord } from '../model.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../limits.js';
 import { MIGRATIONS } from './postgres-migrations.js';
@@ -125,6 +128,17 @@ function prepared(text: string, values: unknown[]): pg.QueryConfig {
 
 const OPEN_DELIVERY = "SELECT doc FROM deliveries WHERE intent_id = $1 AND state IN ('pending', 'leased') ORDER BY ord DESC LIMIT 1";
 const THREADS_OF_INTENT = 'SELECT doc FROM threads WHERE thread_id = $1 ORDER BY ord DESC';
+
+// What a batch fetches ahead for its units (Batch.ahead). Intents are locked in one order, so two
+// such fetches never wait for each other in a cycle; the open deliveries and the threads follow
+// the lock, each statement with a snapshot taken after it.
+const LOCK_INTENTS = 'SELECT intent_id, doc FROM intents WHERE intent_id = ANY($1::text[]) ORDER BY intent_id FOR UPDATE';
+const OPEN_DELIVERIES = "SELECT DISTINCT ON (intent_id) intent_id, doc FROM deliveries WHERE intent_id = ANY($1::text[]) AND state IN ('pending', 'leased') ORDER BY intent_id, ord DESC";
+const THREADS_OF_INTENTS = 'SELECT thread_id, doc FROM threads WHERE thread_id = ANY($1::text[]) ORDER BY ord DESC';
+const AGENTS_AT = 'SELECT address, doc, version FROM agents WHERE address = ANY($1::text[])';
+const FETCHED: Table[] = ['intents', 'deliveries', 'threads', 'agents'];
+/** Keys of one kind fetched ahead in one round trip, at most (the rest are fetched by a later read). */
+const AHEAD_LIMIT = 128;
 
 /** A value as an SQL literal, arrays too (a read inlined into a multi-statement round trip). */
 function literal(value: unknown): string {
@@ -214,6 +228,8 @@ interface Write {
   key?: string;
   /** An update: its values as an insert row, for when the row's insert is still buffered. */
   insertAs?: string;
+  /** A delete of an intent's timers (some: of one kind); a later delete of all of them makes one of some redundant. */
+  timers?: { intent: string; some: boolean };
 }
 
 const INSERT_INTENTS: Merge = { head: 'INSERT INTO intents (intent_id, from_agent, to_agent, status, doc) VALUES', insert: true };
@@ -240,6 +256,24 @@ function guarded(sql: string, rows: number, code: string, message: string): stri
   return `WITH w AS (${sql} RETURNING 1) SELECT axp_expect((SELECT count(*) FROM w)::int, ${rows}, ${lit(code)}, ${lit(message)})`;
 }
 
+/**
+ * A delete of some of an intent's timers followed, later in the buffer, by a delete of all of them
+ * is left out: the later one deletes whatever it would have (timer ids are never reused, and a
+ * read between the two would have sent the first already).
+ */
+function withoutRedundantTimerDeletes(writes: Write[]): Write[] {
+  if (!writes.some((w) => w.timers?.some)) return writes;
+  const wholly = new Set<string>();
+  const kept: Write[] = [];
+  for (let i = writes.length - 1; i >= 0; i--) {
+    const w = writes[i];
+    if (w.timers && !w.timers.some) wholly.add(w.timers.intent);
+    else if (w.timers?.some && wholly.has(w.timers.intent)) continue;
+    kept.push(w);
+  }
+  return kept.reverse();
+}
+
 /** One transaction: the units of one event-loop turn. */
 class Batch {
   client: pg.PoolClient | undefined;
@@ -264,8 +298,67 @@ class Batch {
   readonly open = new Map<string, Known<DeliveryRecord | undefined>>();
   /** The inbox threads of an intent in `intents`, newest first (thread_id is the intent id; written only under its lock). */
   readonly threads = new Map<string, Known<ThreadRecord[]>>();
+  /** The lane order of the batch's last unit, once its COMMIT is queued (units after it run in the next batch). */
+  lastOrder = Infinity;
 
-  constructor(readonly store: PostgresStore) {}
+  /** lane: where the units still to run in this batch wait (a replayed unit's batch has none). */
+  constructor(readonly store: PostgresStore, private readonly lane?: Lane) {}
+
+  /**
+   * What the next round trip fetches ahead: `extra`, and what the units of this lane still to run
+   * in this batch said they will read (WriteOptions.reads), less what the batch knows. Under load a
+   * batch then reads its units' intents (locked) and agents in its first round trip, instead of
+   * one round trip per unit.
+   */
+  private ahead(extra?: UnitReads): { intents: string[]; agents: string[] } {
+    const intents = new Set<string>();
+    const agents = new Set<string>();
+    const add = (reads: UnitReads | undefined) => {
+      for (const id of reads?.intents ?? []) if (!this.intents.has(id) && intents.size < AHEAD_LIMIT) intents.add(id);
+      for (const address of reads?.agents ?? []) if (!this.agents.has(address) && agents.size < AHEAD_LIMIT) agents.add(address);
+    };
+    add(extra);
+    for (const unit of this.lane?.pending ?? []) if (unit.order <= this.lastOrder) add(unit.reads);
+    return { intents: [...intents], agents: [...agents] };
+  }
+
+  /** Rows fetched ahead become the batch's: read after its own writes, intents under its lock. */
+  private absorb(ahead: { intents: string[]; agents: string[] }, results: { rows: unknown[] }[]): void {
+    let next = 0;
+    if (ahead.intents.length > 0) {
+      const [locked, open, threads] = results.slice(0, 3).map((r) => r.rows as (DocRow & { intent_id?: string; thread_id?: string })[]);
+      next = 3;
+      const intentDoc = new Map(locked.map((r) => [r.intent_id, r.doc]));
+      const openDoc = new Map(open.map((r) => [r.intent_id, r.doc]));
+      const threadsOf = new Map<string, ThreadRecord[]>();
+      for (const r of threads) {
+        const list = threadsOf.get(r.thread_id as string) ?? [];
+        list.push(JSON.parse(r.doc) as ThreadRecord);
+        threadsOf.set(r.thread_id as string, list);
+      }
+      for (const id of ahead.intents) {
+        const doc = intentDoc.get(noNul(id));
+        this.intents.set(id, { value: doc === undefined ? undefined : (JSON.parse(doc) as Intent) });
+        if (doc === undefined) continue;
+        const openRow = openDoc.get(noNul(id));
+        this.open.set(id, { value: openRow === undefined ? undefined : (JSON.parse(openRow) as DeliveryRecord) });
+        this.threads.set(id, { value: threadsOf.get(noNul(id)) ?? [] });
+      }
+    }
+    if (ahead.agents.length > 0) {
+      const rows = results[next].rows as (DocRow & { address: string })[];
+      const byAddress = new Map(rows.map((r) => [r.address, r]));
+      for (const address of ahead.agents) {
+        const row = byAddress.get(noNul(address));
+        this.agents.set(address, { value: { agent: row ? (JSON.parse(row.doc) as AgentRecord) : undefined, version: row ? Number(row.version) : null } });
+      }
+    }
+  }
+
+  /** Fetches `extra` (and what the batch's units still to run will read) into the batch. */
+  async fetch(extra: UnitReads): Promise<void> {
+    await this.queryAll([], [], extra);
+  }
 
   async connection(): Promise<pg.PoolClient> {
     if (!this.client) this.client = await this.store.checkout();
@@ -282,25 +375,35 @@ class Batch {
    * trip: alone as a prepared statement when nothing has to go first; else in one simple-protocol
    * text behind the BEGIN (once per batch) and the buffered writes of the tables they read.
    */
-  async queryAll<R>(statements: [sql: string, args: unknown[]][], reads: Table[]): Promise<{ rows: R[]; rowCount: number }[]> {
+  async queryAll<R>(statements: [sql: string, args: unknown[]][], reads: Table[], extra?: UnitReads): Promise<{ rows: R[]; rowCount: number }[]> {
     if (this.failed) throw this.failed;
     try {
       const client = await this.connection();
-      const flush = this.writes.length > 0 && reads.some((t) => this.dirty.has(t));
+      const ahead = this.ahead(extra);
+      const fetches: [sql: string, args: unknown[]][] = [];
+      if (ahead.intents.length > 0) fetches.push([LOCK_INTENTS, [ahead.intents]], [OPEN_DELIVERIES, [ahead.intents]], [THREADS_OF_INTENTS, [ahead.intents]]);
+      if (ahead.agents.length > 0) fetches.push([AGENTS_AT, [ahead.agents]]);
+      const all = [...fetches, ...statements];
+      if (all.length === 0) return [];
+      const tables = fetches.length > 0 ? [...reads, ...FETCHED] : reads;
+      const flush = this.writes.length > 0 && tables.some((t) => this.dirty.has(t));
       const started = performance.now();
-      if (this.began && !flush && statements.length === 1) {
+      let results: { rows: R[]; rowCount: number }[];
+      if (this.began && !flush && all.length === 1) {
         this.store.count(1, 1);
-        const result = await client.query(prepared(statements[0][0], statements[0][1]));
-        this.store.stats.readWaitMs += performance.now() - started;
-        return [{ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }];
+        const result = await client.query(prepared(all[0][0], all[0][1]));
+        results = [{ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }];
+      } else {
+        const head = this.drain(flush);
+        const text = [...head, ...all.map(([sql, args]) => inline(sql, args))];
+        this.store.count(1, text.length);
+        const answer = (await client.query(text.join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+        const list = Array.isArray(answer) ? answer : [answer];
+        results = list.slice(list.length - all.length).map((r) => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 }));
       }
-      const head = this.drain(flush);
-      const text = [...head, ...statements.map(([sql, args]) => inline(sql, args))];
-      this.store.count(1, text.length);
-      const results = (await client.query(text.join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
       this.store.stats.readWaitMs += performance.now() - started;
-      const list = Array.isArray(results) ? results : [results];
-      return list.slice(list.length - statements.length).map((r) => ({ rows: r.rows as R[], rowCount: r.rowCount ?? 0 }));
+      this.absorb(ahead, results.slice(0, fetches.length));
+      return results.slice(fetches.length);
     } catch (error) {
       this.failed ??= error;
       throw error;
@@ -332,7 +435,7 @@ class Batch {
     const sql: string[] = [];
     if (!this.began) { sql.push('BEGIN'); this.began = true; }
     if (!writes || this.writes.length === 0) return sql;
-    const buffered = this.writes;
+    const buffered = withoutRedundantTimerDeletes(this.writes);
     this.writes = [];
     this.unitStart = 0;
     this.dirty.clear();
@@ -395,6 +498,10 @@ class Batch {
 
 interface Unit {
   fn: (tx: StoreTx) => Promise<unknown>;
+  /** What the unit said it will read (fetched ahead by its batch). */
+  reads?: UnitReads;
+  /** Its place in its lane's submission order. */
+  order: number;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   /** Set once fn returned in this batch. */
@@ -459,9 +566,8 @@ class PgTx implements StoreTx {
     if (!this.batch) return parse<AgentRecord>(at(await this.store.agentsByAddress.get(address)));
     const known = this.agents.known(address);
     if (known) return known.value.agent;
-    const { rows } = await this.q('SELECT doc, version FROM agents WHERE address = $1', [address], ['agents']);
-    this.noteAgent(address, rows[0]);
-    return parse<AgentRecord>(rows);
+    await this.batch.fetch({ agents: [address] });
+    return this.agents.known(address)?.value.agent;
   }
   async findAgentByKeyHash(keyHash: string) {
     if (!this.batch) return parse<AgentRecord>(at(await this.store.agentsByKeyHash.get(keyHash)));
@@ -493,20 +599,10 @@ class PgTx implements StoreTx {
     if (!this.batch) return parse<Intent>(at(await this.store.intentsById.get(intentId)));
     const known = this.intents.known(intentId);
     if (known) return known.value;
-    // The lock first; then, each statement with a snapshot taken after it, what only this lock
-    // lets change: the intent's open delivery and its threads. One round trip.
-    const [intent, open, threads] = await this.batch.queryAll<DocRow>([
-      ['SELECT doc FROM intents WHERE intent_id = $1 FOR UPDATE', [intentId]],
-      [OPEN_DELIVERY, [intentId]],
-      [THREADS_OF_INTENT, [intentId]],
-    ], ['intents', 'deliveries', 'threads']);
-    const value = parse<Intent>(intent.rows);
-    this.intents.set(intentId, value);
-    if (value) {
-      this.open.set(intentId, parse<DeliveryRecord>(open.rows));
-      this.threads.set(intentId, parseAll<ThreadRecord>(threads.rows));
-    }
-    return value;
+    // Locked, with what only this lock lets change (its open delivery, its threads), and with what
+    // the batch's other units will read: one round trip.
+    await this.batch.fetch({ intents: [intentId] });
+    return this.intents.known(intentId)?.value;
   }
   private intentValues(intent: Intent): string {
     return `(${lit(intent.intent_id)}, ${lit(intent.from_agent)}, ${lit(intent.to_agent)}, ${lit(intent.status)}, ${lit(JSON.stringify(intent))})`;
@@ -642,8 +738,8 @@ class PgTx implements StoreTx {
   }
   async cancelTimers(intentId: string, kind?: string) {
     await this.w(kind === undefined
-      ? { table: 'timers', merge: DELETE_TIMERS_OF, sql: lit(intentId) }
-      : { table: 'timers', sql: `DELETE FROM timers WHERE intent_id = ${lit(intentId)} AND kind = ${lit(kind)}` });
+      ? { table: 'timers', merge: DELETE_TIMERS_OF, sql: lit(intentId), timers: { intent: intentId, some: false } }
+      : { table: 'timers', sql: `DELETE FROM timers WHERE intent_id = ${lit(intentId)} AND kind = ${lit(kind)}`, timers: { intent: intentId, some: true } });
   }
   async dueTimers(now: number, limit: number) {
     const { rows } = await this.q<TimerRow>('SELECT id, due_at, kind, intent_id, data FROM timers WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2', [now, limit], ['timers']);
@@ -711,6 +807,10 @@ class Lane {
   batch: Batch | undefined;
   /** Units submitted and not yet settled (a unit without an affinity goes to the lane with fewest). */
   waiting = 0;
+  /** Units submitted with reads (WriteOptions.reads) that have not started: their batch fetches those ahead. */
+  readonly pending = new Set<Unit>();
+  /** Units submitted so far (a unit's order). */
+  submitted = 0;
 }
 
 /** FNV-1a: a string's lane. */
@@ -843,9 +943,12 @@ export class PostgresStore implements Store {
     return new Promise<T>((resolve, reject) => {
       const unit: Unit = {
         fn,
+        reads: options.reads,
+        order: ++lane.submitted,
         resolve: (value) => { settled(); resolve(value as T); },
         reject: (error) => { settled(); reject(error); },
       };
+      if (unit.reads) lane.pending.add(unit);
       void lane.queue.run(() => this.runInBatch(lane, unit));
     });
   }
@@ -859,6 +962,7 @@ export class PostgresStore implements Store {
 
   /** Runs a unit inside its lane's open batch (opening one for this event-loop turn if none is open). */
   private async runInBatch(lane: Lane, unit: Unit): Promise<void> {
+    lane.pending.delete(unit);
     try {
       await this.ready;
       if (this.closed) throw new Error('store closed');
@@ -867,7 +971,7 @@ export class PostgresStore implements Store {
       return;
     }
     if (!lane.batch) {
-      const opened = new Batch(this);
+      const opened = new Batch(this, lane);
       lane.batch = opened;
       setImmediate(() => this.endTurn(lane, opened));
     }
@@ -919,6 +1023,7 @@ export class PostgresStore implements Store {
       }
     } finally {
       batch.precommits.push(...again);
+      batch.lastOrder = lane.submitted;
       void lane.queue.run(() => this.commit(lane, batch));
     }
   }

@@ -94,6 +94,17 @@ export interface WriteOptions {
    * by side (PostgreSQL): an agent's claims and the creates of intents to it give its address.
    */
   affinity?: string;
+  /**
+   * Rows the unit will read, by key: the intent it loads first, the agent it reads. A store that
+   * batches units may fetch those of a turn's units together (PostgreSQL: one round trip for the
+   * batch, the intents locked, instead of one per unit). A hint only: the unit reads what it reads.
+   */
+  reads?: UnitReads;
+}
+
+export interface UnitReads {
+  intents?: string[];
+  agents?: string[];
 }
 
 export interface Store {
