@@ -206,4 +206,18 @@ describe('postgres store: batches, merged writes and lanes', () => {
     const left = (await store.read((tx) => tx.dueTimers(10, 1000))).filter((t) => t.intent_id === covered || t.intent_id === following);
     expect(left.map((t) => `${t.intent_id === covered ? 'covered' : 'following'}:${t.kind}`)).toEqual(['following:reminder']);
   });
+
+  it('runs the beforeCommit callbacks of a unit still waiting for a read at the end of its turn before the commit: the units they start join the batch', async () => {
+    const intentId = id('i');
+    await store.write((tx) => tx.insertIntent(intentRecord(intentId)));
+    const commits = store.stats.commits;
+    let joined: Promise<Intent | undefined> | undefined;
+    await store.write(async (tx) => {
+      // The turn that opened the batch ends while this read is in flight.
+      await tx.getIntent(intentId);
+      tx.beforeCommit(() => { joined = store.write((t) => t.getIntent(intentId), { affinity: 'e' }); });
+    }, { affinity: 'e' });
+    expect((await joined)?.intent_id).toBe(intentId);
+    expect(store.stats.commits - commits).toBe(1);
+  });
 });

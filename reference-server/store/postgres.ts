@@ -286,6 +286,8 @@ class Batch {
   /** Every unit of the batch in submission order, with what settles it. */
   readonly units: Unit[] = [];
   precommits: (() => void)[] = [];
+  /** beforeCommit callbacks that started a unit in another lane: run again after the commit. */
+  readonly again: (() => void)[] = [];
   /** Tables with buffered writes. */
   readonly dirty = new Set<Table>();
   /** Where the running unit's buffered writes start. */
@@ -1002,35 +1004,45 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The end of the turn that opened the batch: its beforeCommit callbacks run first (the units they
-   * start queue ahead of the commit and join the batch), then the batch commits. A callback that
-   * started a unit in another lane runs again after the commit, when that lane can see the writes.
+   * The end of the turn that opened the batch. Its beforeCommit callbacks run (the units they start
+   * queue ahead of the commit and join the batch); once the units queued by then have run, so do
+   * the callbacks of those that were still running (a create waiting for the batch's first read),
+   * and only then is the commit queued. A callback that started a unit in another lane runs again
+   * after the commit, when that lane can see the writes.
    */
   private endTurn(lane: Lane, batch: Batch): void {
-    const early = batch.precommits;
-    batch.precommits = [];
-    const again: (() => void)[] = [];
     try {
-      for (const cb of early) {
-        this.joining = lane;
-        this.crossed = false;
-        try {
-          cb();
-        } finally {
-          this.joining = undefined;
-        }
-        if (this.crossed) again.push(cb);
-      }
+      this.runPrecommits(lane, batch);
     } finally {
-      batch.precommits.push(...again);
-      batch.lastOrder = lane.submitted;
-      void lane.queue.run(() => this.commit(lane, batch));
+      void lane.queue.run(async () => {
+        try {
+          this.runPrecommits(lane, batch);
+        } finally {
+          batch.lastOrder = lane.submitted;
+          void lane.queue.run(() => this.commit(lane, batch));
+        }
+      });
+    }
+  }
+
+  private runPrecommits(lane: Lane, batch: Batch): void {
+    const due = batch.precommits;
+    batch.precommits = [];
+    for (const cb of due) {
+      this.joining = lane;
+      this.crossed = false;
+      try {
+        cb();
+      } finally {
+        this.joining = undefined;
+      }
+      if (this.crossed) batch.again.push(cb);
     }
   }
 
   private async commit(lane: Lane, batch: Batch): Promise<void> {
     if (lane.batch === batch) lane.batch = undefined;
-    const late = batch.precommits;
+    const late = [...batch.again, ...batch.precommits];
     if (!batch.failed) {
       try {
         if (batch.began || batch.writes.length > 0) {
