@@ -137,6 +137,8 @@ const OPEN_DELIVERIES = "SELECT DISTINCT ON (intent_id) intent_id, doc FROM deli
 const THREADS_OF_INTENTS = 'SELECT thread_id, doc FROM threads WHERE thread_id = ANY($1::text[]) ORDER BY ord DESC';
 const AGENTS_AT = 'SELECT address, doc, version FROM agents WHERE address = ANY($1::text[])';
 const FETCHED: Table[] = ['intents', 'deliveries', 'threads', 'agents'];
+/** Times a batch's commit is put back behind units its late beforeCommit callbacks started, at most. */
+const MAX_CLOSINGS = 16;
 /** Keys of one kind fetched ahead in one round trip, at most (the rest are fetched by a later read). */
 const AHEAD_LIMIT = 128;
 
@@ -286,6 +288,8 @@ class Batch {
   /** Every unit of the batch in submission order, with what settles it. */
   readonly units: Unit[] = [];
   precommits: (() => void)[] = [];
+  /** Times the commit was put back behind the units its late beforeCommit callbacks started. */
+  closings = 0;
   /** beforeCommit callbacks that started a unit in another lane: run again after the commit. */
   readonly again: (() => void)[] = [];
   /** Tables with buffered writes. */
@@ -1004,25 +1008,21 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The end of the turn that opened the batch. Its beforeCommit callbacks run (the units they start
-   * queue ahead of the commit and join the batch); once the units queued by then have run, so do
-   * the callbacks of those that were still running (a create waiting for the batch's first read),
-   * and only then is the commit queued. A callback that started a unit in another lane runs again
-   * after the commit, when that lane can see the writes.
+   * The end of the turn that opened the batch: its beforeCommit callbacks run (the units they start
+   * queue ahead of the commit and join the batch), then the commit is queued. A callback that
+   * started a unit in another lane runs again after the commit, when that lane can see the writes.
    */
   private endTurn(lane: Lane, batch: Batch): void {
     try {
       this.runPrecommits(lane, batch);
     } finally {
-      void lane.queue.run(async () => {
-        try {
-          this.runPrecommits(lane, batch);
-        } finally {
-          batch.lastOrder = lane.submitted;
-          void lane.queue.run(() => this.commit(lane, batch));
-        }
-      });
+      this.queueCommit(lane, batch);
     }
+  }
+
+  private queueCommit(lane: Lane, batch: Batch): void {
+    batch.lastOrder = lane.submitted;
+    void lane.queue.run(() => this.commit(lane, batch));
   }
 
   private runPrecommits(lane: Lane, batch: Batch): void {
@@ -1041,6 +1041,18 @@ export class PostgresStore implements Store {
   }
 
   private async commit(lane: Lane, batch: Batch): Promise<void> {
+    // Units that joined after the end of the turn, or were still running then (waiting for a read),
+    // registered callbacks since: they run now and the commit goes behind the units they start (a
+    // create's claim then shares its COMMIT). A few rounds at most, so arrivals never hold it off.
+    if (batch.precommits.length > 0 && batch.closings < MAX_CLOSINGS && !batch.failed) {
+      batch.closings += 1;
+      try {
+        this.runPrecommits(lane, batch);
+      } finally {
+        this.queueCommit(lane, batch);
+      }
+      return;
+    }
     if (lane.batch === batch) lane.batch = undefined;
     const late = [...batch.again, ...batch.precommits];
     if (!batch.failed) {
