@@ -12,14 +12,14 @@
 // durability the SQLite figures have: synchronous=FULL).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
 import { call, registerAgent } from './admin.js';
 import { ServerProc, WorkerProc, runWorkers, type Memory } from './procs.js';
-import { topFrames } from './profile-top.js';
+import { printProfiles } from './profile-top.js';
 import { distribution, round, table, type Distribution } from './stats.js';
 import type { AgentKey, WorkerResult } from './protocol.js';
 import { postgresForRun } from '../torture/postgres.js';
@@ -314,11 +314,5 @@ console.log(`\n${table([
       p ? `${p.delivery_ms.p50} / ${p.delivery_ms.p99}` : '—'];
   }),
 ])}\n\nmachine: ${cpus().length} cores; PostgreSQL ${version}, the servers and the load generators share them. Written bench/cluster-results.json in ${results.seconds} s.`);
-if (PROFILE) {
-  for (const dir of readdirSync(PROFILES)) {
-    // The main thread's profile is the largest file of the directory.
-    const files = readdirSync(`${PROFILES}/${dir}`).map((f) => `${PROFILES}/${dir}/${f}`).sort((a, b) => statSync(b).size - statSync(a).size);
-    if (files[0]) console.log(`\n== profile ${dir} (${files[0]})\n${topFrames(JSON.parse(readFileSync(files[0], 'utf8')), 40)}`);
-  }
-}
+if (PROFILE) printProfiles(PROFILES, 40);
 process.exit(0);

@@ -1,6 +1,6 @@
 // Prints the top frames of a V8 .cpuprofile (node --cpu-prof): self time and inclusive time per
 // function. Usage: node --import tsx bench/profile-top.ts <file.cpuprofile> [rows] [filter]
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 interface ProfileNode {
   id: number;
@@ -37,6 +37,15 @@ export function topFrames(profile: Profile, rows: number, filter?: string): stri
   const fmt = (m: Map<string, number>) => [...m].filter(([l]) => !filter || l.includes(filter)).sort((a, b) => b[1] - a[1]).slice(0, rows)
     .map(([l, t]) => `${((100 * t) / total).toFixed(1).padStart(5)} %  ${l}`).join('\n');
   return `total ${(total / 1e6).toFixed(1)} s sampled\n-- self --\n${fmt(self)}\n-- inclusive --\n${fmt(inclusive)}`;
+}
+
+/** Prints the top frames of the main-thread profile in each directory under `root` (one per process). */
+export function printProfiles(root: string, rows: number): void {
+  for (const dir of readdirSync(root)) {
+    // The main thread's profile is the largest file of the directory (a loader thread may write a small one).
+    const files = readdirSync(`${root}/${dir}`).map((f) => `${root}/${dir}/${f}`).sort((a, b) => statSync(b).size - statSync(a).size);
+    if (files[0]) console.log(`\n== profile ${dir} (${files[0]})\n${topFrames(JSON.parse(readFileSync(files[0], 'utf8')) as Profile, rows)}`);
+  }
 }
 
 if (process.argv[1]?.endsWith('profile-top.ts')) {

@@ -6,13 +6,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { call, registerAgent } from './admin.js';
 import { ServerProc, WorkerProc, profileWorkers, runWorkers, type Memory, type Stalls } from './procs.js';
 import { prefill } from './prefill.js';
-import { topFrames } from './profile-top.js';
+import { printProfiles } from './profile-top.js';
 import { distribution, round, table, type Distribution } from './stats.js';
 import type { AgentKey, WorkerResult } from './protocol.js';
 
@@ -411,11 +411,5 @@ console.log(`\n${table([
   ['  RSS growth (bytes)', fmt(slowdown?.rss_growth_bytes), '', ''],
 ])}\n\nwritten bench/results.json in ${fmt(results.seconds)} s (${QUICK ? 'quick' : 'full'} mode)`);
 
-if (PROFILE) {
-  for (const dir of readdirSync(PROFILES)) {
-    // The main thread's profile is the largest file of the directory.
-    const files = readdirSync(`${PROFILES}/${dir}`).map((f) => `${PROFILES}/${dir}/${f}`).sort((a, b) => statSync(b).size - statSync(a).size);
-    if (files[0]) console.log(`\n== profile ${dir} (${files[0]})\n${topFrames(JSON.parse(readFileSync(files[0], 'utf8')), 25)}`);
-  }
-}
+if (PROFILE) printProfiles(PROFILES, 25);
 process.exit(0);

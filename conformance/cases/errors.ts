@@ -38,6 +38,9 @@ function payloadOfSize(bytes: number): Record<string, string> {
 /** One request that the target would accept: the base every one-defect probe changes in one place. */
 interface ValidWrite { route: string; method: 'POST' | 'PUT'; path: string; key: string | undefined; body: unknown; query?: Record<string, string> }
 
+/** The routes that take a request body: validWrites brings each into a state that accepts it. */
+const BODY_ROUTES = ['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'];
+
 /**
  * A valid request for every route of the table that takes a body, each addressed to a resource in
  * the state that route needs (ERR-014 leaves the order of two faults to a SHOULD, so a probe adds
@@ -296,7 +299,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['ERR-009'],
     ...needs('binding.poll'),
-    forms: { 'ERR-009': ['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'] },
+    forms: { 'ERR-009': BODY_ROUTES },
     async run(ctx) {
       const { writes, skipped } = await validWrites(ctx);
       for (const w of writes) {
@@ -314,7 +317,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['ERR-010'],
     ...needs('binding.poll'),
-    forms: { 'ERR-010': ['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'] },
+    forms: { 'ERR-010': BODY_ROUTES },
     async run(ctx) {
       const { writes, skipped } = await validWrites(ctx);
       for (const w of writes) {
@@ -331,7 +334,7 @@ export const errorCases = group('ERR', [
     level: 'MUST',
     requirements: ['ERR-012'],
     ...needs('binding.poll'),
-    forms: { 'ERR-012': [...['putAgent', 'createIntent', 'ackIntent', 'resumeIntent', 'resolveIntent', 'cancelIntent', 'approveInboxThread', 'rejectInboxThread', 'replyInboxThread', 'advanceTestClock'], 'health', 'getCapabilities', 'getWellKnown', 'getAgent'] },
+    forms: { 'ERR-012': [...BODY_ROUTES, 'health', 'getCapabilities', 'getWellKnown', 'getAgent'] },
     async run(ctx) {
       const { writes, skipped } = await validWrites(ctx);
       for (const w of writes) {
