@@ -220,4 +220,27 @@ describe('postgres store: batches, merged writes and lanes', () => {
     expect((await joined)?.intent_id).toBe(intentId);
     expect(store.stats.commits - commits).toBe(1);
   });
+
+  it('runs what a beforeCommit callback defers with afterCommit once the COMMIT is done (another connection sees its rows), and defers nothing elsewhere', async () => {
+    const intentId = id('i');
+    const watcher = new pg.Client({ connectionString: db.url });
+    await watcher.connect();
+    try {
+      let deferred: boolean | undefined;
+      let seen: Promise<number> | undefined;
+      await store.write(async (tx) => {
+        await tx.insertIntent(intentRecord(intentId));
+        tx.beforeCommit(() => {
+          deferred = store.afterCommit(() => {
+            seen = watcher.query<{ n: number }>('SELECT count(*)::int AS n FROM intents WHERE intent_id = $1', [intentId]).then((r) => r.rows[0].n);
+          });
+        });
+      });
+      expect(deferred).toBe(true);
+      expect(await seen).toBe(1);
+      expect(store.afterCommit(() => {})).toBe(false);
+    } finally {
+      await watcher.end().catch(() => {});
+    }
+  });
 });

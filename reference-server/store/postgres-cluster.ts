@@ -1,7 +1,7 @@
 // What makes several server processes on one PostgreSQL database behave as one server:
-// - wake-ups cross processes: every local notifier emit is sent with NOTIFY (batched per turn),
-//   and a LISTEN connection hands other processes' topics to this process's SSE streams and long
-//   polls within milliseconds;
+// - wake-ups cross processes: every local notifier emit is sent with NOTIFY (batched per turn;
+//   one emitted just before a COMMIT goes after it), and a LISTEN connection hands other
+//   processes' topics to this process's SSE streams and long polls within milliseconds;
 // - a polling backstop covers what a notification cannot: every 500 ms it fires due timers
 //   (claimed, so each fires once; a dead process's timers are fired this way), and every 2 s it
 //   wakes the agents that have pending deliveries (a claim skips rows another process holds, and
@@ -61,9 +61,14 @@ export async function installPostgresCluster(app: FastifyInstance, ctx: ServerCo
     store.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [WAKE_CHANNEL, payloads])
       .catch((error: unknown) => log('cluster: NOTIFY failed (the backstop covers it)', error));
   };
-  ctx.notifier.relayTo((topic) => {
+  const enqueue = (topic: Topic): void => {
     queued.add(topic);
     if (!flushing) { flushing = true; setImmediate(flush); }
+  };
+  // A wake-up emitted just before a COMMIT (a create waking its agent, whose claim here joins the
+  // transaction) goes to the other processes after it: woken earlier, they would find nothing.
+  ctx.notifier.relayTo((topic) => {
+    if (!store.afterCommit(() => enqueue(topic))) enqueue(topic);
   });
 
   // Incoming: a dedicated LISTEN connection, re-opened when it drops.

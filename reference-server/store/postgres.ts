@@ -292,6 +292,8 @@ class Batch {
   closings = 0;
   /** beforeCommit callbacks that started a unit in another lane: run again after the commit. */
   readonly again: (() => void)[] = [];
+  /** What beforeCommit callbacks put off until the COMMIT is done (PostgresStore.afterCommit). */
+  readonly deferred: (() => void)[] = [];
   /** Tables with buffered writes. */
   readonly dirty = new Set<Table>();
   /** Where the running unit's buffered writes start. */
@@ -855,6 +857,8 @@ export class PostgresStore implements Store {
   private joining: Lane | undefined;
   /** A unit started by such a callback went to another lane, where this batch's writes are not visible yet. */
   private crossed = false;
+  /** The batch whose beforeCommit callbacks run now. */
+  private precommitting: Batch | undefined;
   private timerIds: number[] = [];
   readonly agentsByAddress = new PointReads<DocRow & { address: string }>(this, 'SELECT address, doc FROM agents WHERE address = ANY($1::text[])', 'address');
   readonly agentsByKeyHash = new PointReads<DocRow & { key_hash: string }>(this, 'SELECT key_hash, doc FROM agents WHERE key_hash = ANY($1::text[])', 'key_hash');
@@ -1030,14 +1034,27 @@ export class PostgresStore implements Store {
     batch.precommits = [];
     for (const cb of due) {
       this.joining = lane;
+      this.precommitting = batch;
       this.crossed = false;
       try {
         cb();
       } finally {
         this.joining = undefined;
+        this.precommitting = undefined;
       }
       if (this.crossed) batch.again.push(cb);
     }
+  }
+
+  /**
+   * Inside a beforeCommit callback: runs fn once that batch's COMMIT is done instead of now, and
+   * answers true; anywhere else answers false. The cluster layer sends a wake-up to the other
+   * processes this way: woken before the COMMIT, they would find none of its rows.
+   */
+  afterCommit(fn: () => void): boolean {
+    if (!this.precommitting) return false;
+    this.precommitting.deferred.push(fn);
+    return true;
   }
 
   private async commit(lane: Lane, batch: Batch): Promise<void> {
@@ -1065,6 +1082,7 @@ export class PostgresStore implements Store {
         for (const unit of batch.units) unit.resolve(unit.done?.value);
         for (const unit of batch.units) for (const cb of unit.done?.commits ?? []) cb();
         for (const cb of late) cb();
+        for (const cb of batch.deferred) cb();
         return;
       } catch (error) {
         batch.failed = error;
