@@ -25,6 +25,10 @@
 // agent's claims, the creates of intents to it) always take the same lane: they keep their order,
 // a claim woken before a create's commit joins that create's batch, and two lanes never race for
 // one agent's seq. Between lanes, as between processes, the locks and checks below decide.
+// The COMMIT runs the beforeCommit callbacks its units registered after the end of the turn (a
+// create that was waiting for a read) and goes behind the units they start, a few rounds at most,
+// so a create's claim shares its COMMIT; what a callback defers with afterCommit (the cluster's
+// NOTIFY) runs once the COMMIT is done.
 // A unit that throws before any of its writes left the process is simply dropped from the batch;
 // when anything else fails (a statement, a conflict, the COMMIT), the batch is rolled back and
 // each of its units is run again alone, in order, with the retries below, so one unit's failure
