@@ -54,6 +54,26 @@ describe.each(STORE_KINDS)('SSE (%s store)', (kind) => {
     expect(none.frames.map((f) => f.event)).toEqual(['stream.timeout']);
   });
 
+  it('sends a delivery claimed while the stream reads its re-send list once, not twice', async () => {
+    const receiver = uniqueAddress('stream');
+    const key = await server.registerAgent(receiver, { binding: 'stream' });
+    const engine = server.app.axp.engine;
+    const original = engine.resendable;
+    let created: string | undefined;
+    // An intent created while the stream starts: its commit (and any claim a wake-up joined to it)
+    // lands before the re-send list is read.
+    engine.resendable = async (address, since) => {
+      if (address === receiver && created === undefined) created = (await server.send(senderKey, receiver)).body.intent_id;
+      return original.call(engine, address, since);
+    };
+    try {
+      const res = await server.sse(`/v1/agents/${addressPath(receiver)}/intents/stream?wait_seconds=0`, { key });
+      expect(res.frames.filter((f) => f.event === 'intent.delivered').map((f) => f.data.intent_id)).toEqual([created]);
+    } finally {
+      engine.resendable = original;
+    }
+  });
+
   it('an observer that reconnects with its cursor sees every event exactly once', async () => {
     const receiver = uniqueAddress('poll');
     const key = await server.registerAgent(receiver, { binding: 'poll' });
