@@ -59,9 +59,9 @@ async function serveStream(ctx: ServerContext, req: RouteRequest<'streamDeliveri
   };
 
   if (pull) {
-    // Wake-ups are heard only after the re-send list is read: a claim committed while it was read
-    // would be on the list and sent by the claim too. A delivery issued meanwhile is still pending
-    // and taken by the pump() below.
+    // STR-004: re-send first, then issue. Wake-ups are heard only after the re-send list is read:
+    // a claim committed while it was read would be on the list and sent by the claim too. A
+    // delivery issued meanwhile is still pending and taken by the pump() below.
     const resend = await ctx.engine.resendable(address, since);
     session.onEnd(ctx.notifier.subscribe(`agent:${address}`, pump));
     if (send(resend)) {
