@@ -14,7 +14,7 @@ import { honourRetryAfter } from '../wire/backoff.js';
 import type { IntentTransitions } from '../transitions.js';
 import { specRetry, type RetryPolicy } from '../policies.js';
 import type { Notifier } from '../notifier.js';
-import type { Store, StoreTx } from '../store/store.js';
+import type { Store, StoreTx, WriteOptions } from '../store/store.js';
 import type { Scheduler } from '../scheduler.js';
 import {
   HTTP_POLICY_DEFAULTS, POLICY_DEFAULTS,
@@ -106,6 +106,12 @@ export function toWireDelivery(intent: Intent, row: DeliveryRecord, fallbackLeas
   if (row.escalated_from) delivery.escalated_from = row.escalated_from;
   return delivery;
 }
+
+/**
+ * How a claim of one agent's deliveries is submitted: one affinity per agent (its claims keep
+ * their order and never race for its agent seq), and the agent row it reads first.
+ */
+export const claimUnit = (address: string): WriteOptions => ({ affinity: address, reads: { agents: [address] } });
 
 export class DeliveryEngine {
   private readonly adapters = new Map<Binding, BindingAdapter>();
@@ -218,8 +224,7 @@ export class DeliveryEngine {
 
   /** Hands out up to `limit` pending deliveries of one agent, in one unit of work. */
   claim(address: string, options: ClaimOptions): Promise<Delivery[]> {
-    // One affinity per agent: its claims keep their order and never race for its agent seq.
-    return this.store.write((tx) => this.claimInTx(tx, address, options), { affinity: address, reads: { agents: [address] } });
+    return this.store.write((tx) => this.claimInTx(tx, address, options), claimUnit(address));
   }
 
   async claimInTx(tx: StoreTx, address: string, options: ClaimOptions): Promise<Delivery[]> {

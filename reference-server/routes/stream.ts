@@ -9,6 +9,7 @@ import { DEFAULT_WAIT_SECONDS, STREAM_CLAIM_BATCH } from '../limits.js';
 import type { Caller, Delivery } from '../model.js';
 import type { RouteRegistrar, RouteRequest } from './registrar.js';
 import type { ServerContext } from '../context.js';
+import { claimUnit } from '../delivery/engine.js';
 
 export function streamRoutes(r: RouteRegistrar, ctx: ServerContext): void {
   r.handle('streamDeliveries', (req, reply, caller) => serveStream(ctx, req, reply, caller));
@@ -40,7 +41,7 @@ async function serveStream(ctx: ServerContext, req: RouteRequest<'streamDeliveri
     const claim = ctx.store.write((tx) => {
       queued = false;
       return ctx.engine.claimInTx(tx, address, { limit: STREAM_CLAIM_BATCH });
-    }, { affinity: address, reads: { agents: [address] } });
+    }, claimUnit(address));
     frames = frames.then(async () => {
       const claimed = await claim.finally(() => { inFlight -= 1; });
       if (!send(claimed)) return;

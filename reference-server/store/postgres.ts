@@ -133,9 +133,10 @@ function prepared(text: string, values: unknown[]): pg.QueryConfig {
 const OPEN_DELIVERY = "SELECT doc FROM deliveries WHERE intent_id = $1 AND state IN ('pending', 'leased') ORDER BY ord DESC LIMIT 1";
 const THREADS_OF_INTENT = 'SELECT doc FROM threads WHERE thread_id = $1 ORDER BY ord DESC';
 
-// What a batch fetches ahead for its units (Batch.ahead). Intents are locked in one order, so two
-// such fetches never wait for each other in a cycle; the open deliveries and the threads follow
-// the lock, each statement with a snapshot taken after it.
+// What a batch fetches ahead for its units (Batch.ahead). The intents of one fetch are locked in id
+// order, so two fetches that overlap take their common rows in the same order (a cycle with locks a
+// batch took earlier is still possible: PostgreSQL detects it and the batch is replayed); the open
+// deliveries and the threads follow the lock, each statement with a snapshot taken after it.
 const LOCK_INTENTS = 'SELECT intent_id, doc FROM intents WHERE intent_id = ANY($1::text[]) ORDER BY intent_id FOR UPDATE';
 const OPEN_DELIVERIES = "SELECT DISTINCT ON (intent_id) intent_id, doc FROM deliveries WHERE intent_id = ANY($1::text[]) AND state IN ('pending', 'leased') ORDER BY intent_id, ord DESC";
 const THREADS_OF_INTENTS = 'SELECT thread_id, doc FROM threads WHERE thread_id = ANY($1::text[]) ORDER BY ord DESC';
@@ -185,6 +186,7 @@ class View<T> {
 
 /** An agent as a batch knows it: the record (undefined: absent) and the version its row has in this transaction. */
 interface AgentState { agent: AgentRecord | undefined; version: number | null }
+const agentState = (row: DocRow | undefined): AgentState => ({ agent: row ? (JSON.parse(row.doc) as AgentRecord) : undefined, version: row ? Number(row.version) : null });
 
 /**
  * Point reads outside write units (a request's API-key lookup, a poll's agent) that arrive in one
@@ -361,8 +363,7 @@ class Batch {
       const rows = results[next].rows as (DocRow & { address: string })[];
       const byAddress = new Map(rows.map((r) => [r.address, r]));
       for (const address of ahead.agents) {
-        const row = byAddress.get(noNul(address));
-        this.agents.set(address, { value: { agent: row ? (JSON.parse(row.doc) as AgentRecord) : undefined, version: row ? Number(row.version) : null } });
+        this.agents.set(address, { value: agentState(byAddress.get(noNul(address))) });
       }
     }
   }
@@ -570,7 +571,7 @@ class PgTx implements StoreTx {
   /** A read agent row becomes known (a row already known stays as the batch left it: the read saw the same). */
   private noteAgent(address: string, row: DocRow | undefined): void {
     if (this.writing && !this.agents.known(address)) {
-      this.agents.set(address, { agent: parse<AgentRecord>(row ? [row] : []), version: row ? Number(row.version) : null });
+      this.agents.set(address, agentState(row));
     }
   }
 
@@ -857,12 +858,13 @@ export class PostgresStore implements Store {
   private readonly timerClaimMs: number;
   private readonly closers: (() => Promise<void> | void)[] = [];
   private readonly lanes: Lane[];
-  /** The lane whose beforeCommit callbacks run now: units they start without an affinity join its batch. */
-  private joining: Lane | undefined;
+  /**
+   * The batch whose beforeCommit callbacks run now, and its lane: units they start without an
+   * affinity join that batch; what they defer with afterCommit waits for its COMMIT.
+   */
+  private precommitting: { lane: Lane; batch: Batch } | undefined;
   /** A unit started by such a callback went to another lane, where this batch's writes are not visible yet. */
   private crossed = false;
-  /** The batch whose beforeCommit callbacks run now. */
-  private precommitting: Batch | undefined;
   private timerIds: number[] = [];
   readonly agentsByAddress = new PointReads<DocRow & { address: string }>(this, 'SELECT address, doc FROM agents WHERE address = ANY($1::text[])', 'address');
   readonly agentsByKeyHash = new PointReads<DocRow & { key_hash: string }>(this, 'SELECT key_hash, doc FROM agents WHERE key_hash = ANY($1::text[])', 'key_hash');
@@ -951,7 +953,7 @@ export class PostgresStore implements Store {
 
   write<T>(fn: (tx: StoreTx) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     const lane = this.laneFor(options.affinity);
-    if (this.joining && lane !== this.joining) this.crossed = true;
+    if (this.precommitting && lane !== this.precommitting.lane) this.crossed = true;
     lane.waiting += 1;
     const settled = () => { lane.waiting -= 1; };
     return new Promise<T>((resolve, reject) => {
@@ -970,7 +972,7 @@ export class PostgresStore implements Store {
   private laneFor(affinity: string | undefined): Lane {
     if (this.lanes.length === 1) return this.lanes[0];
     if (affinity !== undefined) return this.lanes[hashOf(affinity) % this.lanes.length];
-    if (this.joining) return this.joining;
+    if (this.precommitting) return this.precommitting.lane;
     return this.lanes.reduce((best, lane) => (lane.waiting < best.waiting ? lane : best));
   }
 
@@ -1037,13 +1039,11 @@ export class PostgresStore implements Store {
     const due = batch.precommits;
     batch.precommits = [];
     for (const cb of due) {
-      this.joining = lane;
-      this.precommitting = batch;
+      this.precommitting = { lane, batch };
       this.crossed = false;
       try {
         cb();
       } finally {
-        this.joining = undefined;
         this.precommitting = undefined;
       }
       if (this.crossed) batch.again.push(cb);
@@ -1057,7 +1057,7 @@ export class PostgresStore implements Store {
    */
   afterCommit(fn: () => void): boolean {
     if (!this.precommitting) return false;
-    this.precommitting.deferred.push(fn);
+    this.precommitting.batch.deferred.push(fn);
     return true;
   }
 
