@@ -25,6 +25,15 @@ async function intentCount(s: TestServer): Promise<number> {
   return (await s.app.axp.store.read((tx) => tx.listIntents({ limit: 1000 }))).items.length;
 }
 
+/**
+ * Asks until the server answers 200, bounded by time rather than by a count of requests: how long
+ * a loaded machine keeps its event-loop delay high is not in the server's hands.
+ */
+async function until200(ask: () => Promise<{ status: number }>, boundMs = 20_000): Promise<boolean> {
+  for (const end = Date.now() + boundMs; Date.now() < end;) if ((await ask()).status === 200) return true;
+  return false;
+}
+
 /** Blocks this process's event loop: the load an overloaded server is under. */
 function busy(ms: number): void {
   const end = Date.now() + ms;
@@ -56,9 +65,7 @@ describe('503 overloaded (under-pressure)', () => {
     }
     expect(refused, 'a lagging event loop never led to a refusal').toBeDefined();
     expectRefusal(refused!, 503, 'overloaded');
-    let recovered = false;
-    for (let i = 0; i < 200 && !recovered; i++) recovered = (await s.request('GET', '/health')).status === 200;
-    expect(recovered).toBe(true);
+    expect(await until200(() => s.request('GET', '/health'))).toBe(true);
   });
 
   it('answers a flood of concurrent creates with 200 or 503 + Retry-After, never a hang or a crash', async () => {
@@ -66,10 +73,10 @@ describe('503 overloaded (under-pressure)', () => {
     const s = server;
     // Setup as a client would do it on a busy server: a 503 is tried again.
     const register = async (address: string) => {
-      for (let i = 0; ; i++) {
-        const res = await s.request('PUT', agentPath(address), { body: { delivery: { binding: 'poll' } } });
-        if (res.status !== 503 || i > 200) return res.body.api_key as string;
-      }
+      let answer: { status: number; body: any } | undefined;
+      await until200(async () => (answer = await s.request('PUT', agentPath(address), { body: { delivery: { binding: 'poll' } } })));
+      expect(answer?.status).toBe(200);
+      return answer!.body.api_key as string;
     };
     const key = await register(uniqueAddress('flood-sender'));
     const to = uniqueAddress('flood-receiver');
@@ -91,9 +98,7 @@ describe('503 overloaded (under-pressure)', () => {
     }
     // What was accepted exists; what was refused does not.
     expect(await intentCount(s)).toBe(accepted.length);
-    let healthy = false;
-    for (let i = 0; i < 200 && !healthy; i++) healthy = (await s.request('GET', '/health')).status === 200;
-    expect(healthy).toBe(true);
+    expect(await until200(() => s.request('GET', '/health'))).toBe(true);
   }, 90_000);
 });
 

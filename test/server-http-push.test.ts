@@ -90,11 +90,13 @@ describe.each(STORE_KINDS)('http push (%s store)', (kind) => {
     const id = (await server.send(senderKey, agent.address)).body.intent_id;
     const events = await nextEvent(server, id, (e) => e.event_type === 'intent.acknowledged');
     const [first, second] = events.filter((e) => e.event_type === 'intent.delivery_attempt');
-    // The event's `at` is taken a moment after the delay was computed.
+    // The event's `at` is taken a moment after the delay was computed: the gap is the delay less
+    // that moment, which a loaded machine can stretch. The backoff alone would be 20 to 40 ms, so a
+    // gap of more than half the asked delay shows the header was honoured.
     const gap = (e: any) => Date.parse(e.details.next_attempt_at) - Date.parse(e.at);
-    expect(gap(first)).toBeGreaterThan(950);
+    expect(gap(first)).toBeGreaterThan(500);
     expect(gap(first)).toBeLessThanOrEqual(1000);
-    expect(gap(second)).toBeGreaterThan(1450);
+    expect(gap(second)).toBeGreaterThan(750);
     expect(gap(second)).toBeLessThanOrEqual(1500);
     const pushes = await r.waitForPushes(3);
     expect(pushes[1].at).toBeGreaterThanOrEqual(Date.parse(first.details.next_attempt_at));
