@@ -12,7 +12,8 @@ import { ADMIN_KEY, startServer, type TestServer } from './helpers/server.js';
 describe('axp-demo', () => {
   it('runs the payment story and one intent per binding on the embedded server, then exits 0', async () => {
     const demo = new ScriptProcess('demo/cli.ts', [], {});
-    expect(await demo.exitCode(30_000), demo.output).toBe(0);
+    // Bounds only: the demo runs its story in real time, slower on a loaded machine.
+    expect(await demo.exitCode(60_000), demo.output).toBe(0);
     const out = demo.output;
     expect(out).toMatch(/^payment .* intent\.delivery_attempt .* attempt 1 failed: .*retry in \d+\.\d s/m);
     expect(out).toMatch(/^payment .* attempt 2 failed/m);
@@ -25,7 +26,7 @@ describe('axp-demo', () => {
     const shown = [...out.matchAll(/^\S+ +\w+ +(…[0-9a-f-]{8,}) +[A-Z_]+ /gm)].map((m) => m[1]);
     expect(shown).toHaveLength(5);
     expect(new Set(shown).size).toBe(5);
-  });
+  }, 90_000);
 });
 
 describe('the demo summary table', () => {

@@ -19,7 +19,8 @@ function run(file: string, ...args: string[]): ScriptProcess {
 }
 
 beforeAll(async () => {
-  app = await buildServer({ store: 'memory', adminKey: ADMIN_KEY, allowPrivateCallbacks: true, logger: false });
+  // Load shedding off: the examples run as child processes beside the suite on a loaded machine.
+  app = await buildServer({ store: 'memory', adminKey: ADMIN_KEY, allowPrivateCallbacks: true, logger: false, pressure: { maxEventLoopDelayMs: 0 } });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   env = { AXP_URL: url, AXP_ADMIN_KEY: ADMIN_KEY, AXP_POLL_EVERY_MS: '200' };
 });

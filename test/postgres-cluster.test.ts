@@ -120,8 +120,10 @@ describe('postgres cluster: three processes on one database', () => {
     const senderKey = await register(urls[0], uniqueAddress('sender'), { binding: 'poll' });
     const receiver = uniqueAddress('slow');
     await register(urls[2], receiver, { binding: 'poll' });
+    // Reminders at 1 s and 2 s, the deadline at 6 s: seconds of slack before a late second reminder
+    // would meet the deadline on a loaded machine (another process may fire the deadline first).
     const timed = await Promise.all(Array.from({ length: 15 }, (_v, i) =>
-      call(urls[i % 3], 'POST', '/v1/intents', { key: senderKey, body: { intent_type: 'test.t.v1', to_agent: receiver, payload: {}, remind_after_seconds: 1, remind_interval_seconds: 1, max_reminders: 2, ttl_seconds: 3 } })
+      call(urls[i % 3], 'POST', '/v1/intents', { key: senderKey, body: { intent_type: 'test.t.v1', to_agent: receiver, payload: {}, remind_after_seconds: 1, remind_interval_seconds: 1, max_reminders: 2, ttl_seconds: 6 } })
         .then((r) => r.body.intent_id as string)));
     const delays = await Promise.all(Array.from({ length: 15 }, (_v, i) =>
       call(urls[i % 3], 'POST', '/v1/intents', { key: senderKey, body: { intent_type: 'intent.internal.delay.v1', to_agent: receiver, payload: { seconds: 1 } } })

@@ -10,8 +10,11 @@ import { Receiver, deadUrl } from './helpers/receiver.js';
 import { nextEvent } from './helpers/events.js';
 
 const agentPath = (address: string) => `/v1/agents/${address.replace('agent://', '')}`;
+// timeout_ms is far from every answer that should not time out (a refusal, a reset, a 300 ms
+// answer), so a loaded machine's stall does not turn one of them into a timeout.
+const TIMEOUT_MS = 2000;
 const policy = (url: string, extra: Record<string, unknown> = {}) =>
-  ({ delivery: { binding: 'http', url, initial_delay_ms: 20, max_delay_ms: 50, timeout_ms: 800, max_delivery_attempts: 2, ...extra } });
+  ({ delivery: { binding: 'http', url, initial_delay_ms: 20, max_delay_ms: 50, timeout_ms: TIMEOUT_MS, max_delivery_attempts: 2, ...extra } });
 
 /** A TCP server that answers every request with bytes that are not HTTP. */
 async function garbageServer(): Promise<{ url: string; close: () => Promise<void>; hits: () => number }> {
@@ -68,7 +71,7 @@ describe('each misbehaving receiver is a failed attempt of the right kind, then 
       cleanups.push(g.close);
       url = g.url;
     } else {
-      const answer = kind === 'hang' ? () => 'hang' as const : kind === 'slow beyond timeout' ? () => delay(2000, 200) : () => 'reset' as const;
+      const answer = kind === 'hang' ? () => 'hang' as const : kind === 'slow beyond timeout' ? () => delay(2 * TIMEOUT_MS, 200) : () => 'reset' as const;
       url = (await receiver(answer)).url;
     }
     const address = await register(url);

@@ -1,6 +1,6 @@
 // Chapter 5, observe and wait: the SSE event stream of one intent and the long-polling GET.
 import type { CaseContext, SseFrameSeen, SseOpen, SseResult } from '../case.js';
-import { agent, check, equal, getIntent, group, limits, needs, ok, problem, resolve, resume, send, validationError, writeOk, started, type Wire, scaled } from './support.js';
+import { agent, check, equal, getIntent, group, limits, needs, ok, problem, resolve, resume, send, validationError, writeOk, started, timedTries, type Wire, scaled } from './support.js';
 import { pair, type Pair } from './flows.js';
 
 const pollCap = needs('binding.poll');
@@ -105,10 +105,15 @@ export const sseCases = group('SSE', [
     requirements: ['SSE-011'],
     ...pollCap,
     async run(ctx) {
-      const { result, triggeredAt } = await liveCompletion(ctx);
-      const completed = result.frames.find((f) => f.event === 'intent.completed');
-      check(completed, 'no intent.completed frame', 'frame', result.frames.map((f) => f.event));
-      check(completed.atMs - triggeredAt <= scaled(ctx, 1000), 'the event took too long to reach the observer', `<= ${scaled(ctx, 1000)} ms`, completed.atMs - triggeredAt);
+      const bound = scaled(ctx, 1000);
+      const latency = ({ result, triggeredAt }: Awaited<ReturnType<typeof liveCompletion>>) => {
+        const completed = result.frames.find((f) => f.event === 'intent.completed');
+        return completed ? completed.atMs - triggeredAt : undefined;
+      };
+      const live = await timedTries(ctx, 'a live event', () => liveCompletion(ctx), (m) => (latency(m) ?? Infinity) <= bound);
+      const took = latency(live);
+      check(took !== undefined, 'no intent.completed frame', 'frame', live.result.frames.map((f) => f.event));
+      check(took! <= bound, 'the event took too long to reach the observer', `<= ${bound} ms`, took);
     },
   },
   {
@@ -120,11 +125,14 @@ export const sseCases = group('SSE', [
     async run(ctx) {
       const p = await pair(ctx);
       const i = await send(ctx, p.sender, p.worker.address);
-      const started = performance.now();
-      const result = await observe(ctx, i.intent_id, p.sender.key, { key: p.sender.key, query: { wait_seconds: 0 }, timeoutMs: 3000 });
-      const took = performance.now() - started;
+      const atOnce = scaled(ctx, 1000);
+      const { result, took } = await timedTries(ctx, 'an observe with wait_seconds=0', async () => {
+        const opened = performance.now();
+        const result = await observe(ctx, i.intent_id, p.sender.key, { key: p.sender.key, query: { wait_seconds: 0 }, timeoutMs: 3000 });
+        return { result, took: performance.now() - opened };
+      }, (m) => m.took < atOnce);
       equal(checkFrames(result, 2, 'wait_seconds=0').map((f) => f.id), ['1', '2'], 'backlog frame ids');
-      check(took < scaled(ctx, 1000), 'wait_seconds=0 must end at once', `< ${scaled(ctx, 1000)} ms`, Math.round(took));
+      check(took < atOnce, 'wait_seconds=0 must end at once', `< ${atOnce} ms`, Math.round(took));
     },
   },
   {
@@ -136,11 +144,14 @@ export const sseCases = group('SSE', [
     async run(ctx) {
       const p = await pair(ctx);
       const i = await send(ctx, p.sender, p.worker.address);
-      const started = performance.now();
-      const result = await observe(ctx, i.intent_id, p.sender.key, { key: p.sender.key, query: { since: 2, wait_seconds: 1 }, timeoutMs: 4000 });
-      const took = performance.now() - started;
+      const afterWait = scaled(ctx, 2500);
+      const { result, took } = await timedTries(ctx, 'an idle observe with wait_seconds=1', async () => {
+        const opened = performance.now();
+        const result = await observe(ctx, i.intent_id, p.sender.key, { key: p.sender.key, query: { since: 2, wait_seconds: 1 }, timeoutMs: 4000 });
+        return { result, took: performance.now() - opened };
+      }, (m) => m.took <= afterWait);
       equal(checkFrames(result, 2, 'idle observe since=2').length, 0, 'event frames after the cursor');
-      check(took >= 900 && took <= scaled(ctx, 2500), 'an idle observe must stay open about wait_seconds=1', `900..${scaled(ctx, 2500)} ms`, Math.round(took));
+      check(took >= 900 && took <= afterWait, 'an idle observe must stay open about wait_seconds=1', `900..${afterWait} ms`, Math.round(took));
       equal(result.frames.at(-1)?.json?.reason ?? 'wait_elapsed', 'wait_elapsed', 'final frame reason');
     },
   },
@@ -251,13 +262,16 @@ export const sseCases = group('SSE', [
     async run(ctx) {
       const p = await pair(ctx);
       const i = await send(ctx, p.sender, p.worker.address);
-      const now = await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key });
-      check(ok(now, 'GET').status === 'SUBMITTED' && now.durationMs < scaled(ctx, 1000), 'GET without wait_seconds must answer at once', `< ${scaled(ctx, 1000)} ms`, now.durationMs);
-      const zero = await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 0 } });
-      check(ok(zero, 'GET wait_seconds=0') && zero.durationMs < scaled(ctx, 1000), 'wait_seconds=0 must answer at once', `< ${scaled(ctx, 1000)} ms`, zero.durationMs);
-      const one = await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 1 } });
+      const get = (query?: Record<string, number>) => () => ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query });
+      const atOnce = scaled(ctx, 1000);
+      const now = await timedTries(ctx, 'GET without wait_seconds', get(), (r) => r.durationMs < atOnce);
+      check(ok(now, 'GET').status === 'SUBMITTED' && now.durationMs < atOnce, 'GET without wait_seconds must answer at once', `< ${atOnce} ms`, now.durationMs);
+      const zero = await timedTries(ctx, 'GET wait_seconds=0', get({ wait_seconds: 0 }), (r) => r.durationMs < atOnce);
+      check(ok(zero, 'GET wait_seconds=0') && zero.durationMs < atOnce, 'wait_seconds=0 must answer at once', `< ${atOnce} ms`, zero.durationMs);
+      const afterWait = scaled(ctx, 3000);
+      const one = await timedTries(ctx, 'GET wait_seconds=1', get({ wait_seconds: 1 }), (r) => r.durationMs < afterWait);
       equal(ok(one, 'GET wait_seconds=1').status, 'SUBMITTED', 'state after the wait');
-      check(one.durationMs >= 900 && one.durationMs < scaled(ctx, 3000), 'GET wait_seconds=1 on a live intent must wait about 1 s', `900..${scaled(ctx, 3000)} ms`, one.durationMs);
+      check(one.durationMs >= 900 && one.durationMs < afterWait, 'GET wait_seconds=1 on a live intent must wait about 1 s', `900..${afterWait} ms`, one.durationMs);
       validationError(await ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 61 } }), /wait_seconds/, 'GET wait_seconds=61', 'query');
     },
   },
@@ -269,15 +283,18 @@ export const sseCases = group('SSE', [
     ...pollCap,
     async run(ctx) {
       const p = await pair(ctx);
-      const i = await send(ctx, p.sender, p.worker.address);
-      let resolvedAt = 0;
-      const waiting = started(ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } }).then((r) => ({ r, at: performance.now() })));
-      await getIntent(ctx, i.intent_id, p.worker.key);
-      ok(await resume(ctx, i.intent_id, p.worker.key, { action: 'fail', error: { code: 'x' } }), 'resume fail');
-      resolvedAt = performance.now();
-      const { r, at } = await waiting;
+      const bound = scaled(ctx, 1000);
+      const { r, late } = await timedTries(ctx, 'a waiting GET', async () => {
+        const i = await send(ctx, p.sender, p.worker.address);
+        const waiting = started(ctx.request({ method: 'GET', path: `/v1/intents/${i.intent_id}`, key: p.sender.key, query: { wait_seconds: 10 } }).then((r) => ({ r, at: performance.now() })));
+        await getIntent(ctx, i.intent_id, p.worker.key);
+        ok(await resume(ctx, i.intent_id, p.worker.key, { action: 'fail', error: { code: 'x' } }), 'resume fail');
+        const resolvedAt = performance.now();
+        const { r, at } = await waiting;
+        return { r, late: at - resolvedAt };
+      }, (m) => m.late <= bound);
       equal(ok(r, 'waiting GET').status, 'FAILED', 'status');
-      check(at - resolvedAt <= scaled(ctx, 1000), 'the waiting GET answered too long after the terminal write', `<= ${scaled(ctx, 1000)} ms`, Math.round(at - resolvedAt));
+      check(late <= bound, 'the waiting GET answered too long after the terminal write', `<= ${bound} ms`, Math.round(late));
     },
   },
   {

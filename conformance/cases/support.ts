@@ -101,6 +101,25 @@ export function scaled(ctx: CaseContext, ms: number): number {
   return Math.round(ms * ctx.timeoutScale);
 }
 
+/** How many times an upper time bound is measured before a slow answer counts against the target. */
+export const TIMING_TRIES = 3;
+
+/**
+ * Measures `run` until `fastEnough` holds, at most TIMING_TRIES times, and returns the last
+ * measurement. An upper time bound then fails a target that is slow every time, never one that a
+ * loaded machine stalled once: the verdict must hold on a shared CI machine. Only "too slow" is
+ * measured again; an answer that comes too early is the target's doing, not the machine's, and
+ * each caller checks its lower bound on what this returns.
+ */
+export async function timedTries<T>(ctx: CaseContext, what: string, run: () => Promise<T>, fastEnough: (measured: T) => boolean): Promise<T> {
+  let measured = await run();
+  for (let n = 2; n <= TIMING_TRIES && !fastEnough(measured); n++) {
+    ctx.note(`${what}: slower than its bound; measured again (${n} of ${TIMING_TRIES})`);
+    measured = await run();
+  }
+  return measured;
+}
+
 // ---------------------------------------------------------------- capabilities and policies
 
 export interface Range { min: number; max: number; default?: number }
@@ -139,7 +158,9 @@ export function fastPolicy(ctx: CaseContext, binding: Binding, overrides: Record
     policy.max_delivery_attempts = fit(ctx, 'max_delivery_attempts', 3);
   }
   if (binding === 'stream' || binding === 'poll') policy.lease_seconds = fit(ctx, 'lease_seconds', 0.5);
-  if (binding === 'http') policy.timeout_ms = fit(ctx, 'timeout_ms', 300);
+  // The kit's receiver answers at once: timeout_ms only bounds a stalled machine, and a short one
+  // would turn a slow push into a failed attempt. The cases about timeouts set their own.
+  if (binding === 'http') policy.timeout_ms = fit(ctx, 'timeout_ms', 5000);
   return { ...policy, ...overrides };
 }
 
