@@ -50,12 +50,20 @@ export interface RunDigest {
   cases: CaseDigest[];
 }
 
+/** A failure on one line, with what was expected and seen: the evidence a kill table or a failed flake check shows. */
+function failureLine(failure: NonNullable<RunResult['cases'][number]['failure']>): string {
+  const shown = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)).slice(0, 120);
+  const line = failure.message.split('\n')[0].slice(0, 300);
+  const told = /\bexpected\b/.test(line) || !('expected' in failure || 'actual' in failure);
+  return told ? line : `${line} (expected ${shown(failure.expected)}, got ${shown(failure.actual)})`;
+}
+
 function digest(job: Job, run: RunResult): RunDigest {
   return {
     job, exitCode: run.exitCode, seed: run.seed, durationMs: run.durationMs, summary: run.summary, harnessErrors: run.harnessErrors,
     cases: run.cases.map((c) => ({
       id: c.id, group: c.group, level: c.level, requirements: c.requirements, outcome: c.outcome,
-      ...(c.failure ? { message: c.failure.message.split('\n')[0].slice(0, 300) } : {}),
+      ...(c.failure ? { message: failureLine(c.failure) } : {}),
     })),
   };
 }
