@@ -47,12 +47,18 @@ export const pollCases = group('POLL', [
       const idle = await timedTries(ctx, 'an idle long poll', idlePoll({ wait_seconds: 1 }), (r) => r.durationMs < afterWait);
       equal(ok(idle, 'idle long poll').deliveries, [], 'deliveries after an idle wait');
       check(idle.durationMs >= 900 && idle.durationMs < afterWait, 'an idle long poll must wait about wait_seconds=1', `900..${afterWait} ms`, idle.durationMs);
-      const waiting = started(ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: 10 } }));
-      const i = await send(ctx, sender, worker.address);
-      const res = await waiting;
+      // Measured again only when the slow answer carried the delivery (a late wake-up, not a missing
+      // one). Each try sends a new intent; the earlier one stays leased (long lease), so it is not
+      // polled again.
+      const whenReady = scaled(ctx, 5000);
+      const { res, i } = await timedTries(ctx, 'a long poll while a delivery is sent', async () => {
+        const waiting = started(ctx.request({ method: 'GET', path: `/v1/agents/${worker.path}/intents`, key: worker.key, query: { wait_seconds: 10 } }));
+        const i = await send(ctx, sender, worker.address);
+        return { res: await waiting, i };
+      }, (m) => m.res.durationMs < whenReady || !(m.res.body?.deliveries?.length > 0));
       const got = ok(res, 'long poll').deliveries;
       equal(got.map((d: Wire) => d.intent_id), [i.intent_id], 'deliveries of the long poll');
-      check(res.durationMs < scaled(ctx, 5000), 'the long poll must answer when the delivery is ready', `< ${scaled(ctx, 5000)} ms`, res.durationMs);
+      check(res.durationMs < whenReady, 'the long poll must answer when the delivery is ready', `< ${whenReady} ms`, res.durationMs);
     },
   },
   {
